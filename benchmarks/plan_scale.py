@@ -1,0 +1,137 @@
+"""Plan-at-scale benchmark for the local driver (not a test: run it by hand).
+
+Builds a synthetic cluster in a JSON state file: N nodes over 8 label groups, M
+models (half spread, half bounded), each selector matching about one group, with
+the replicas of a converged cluster (so the steady-state plan is empty). Measures,
+in one process, `json.load` of the state alone and the full observe + plan, then
+the same with 10% of nodes changed (half down, half relabelled), at 1x, 2x and 4x
+the node count (M fixed, so replicas and bytes grow with N). Peak memory of one
+observe + plan is measured separately with tracemalloc.
+
+    python benchmarks/plan_scale.py [--nodes 5000] [--models 500] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from modelsched.drivers.local import LocalDriver
+from modelsched.planner import plan
+from modelsched.schemas.cluster import Node, Observed
+from modelsched.schemas.entry import Desired, Entry
+
+GROUPS = 8
+
+
+def build_desired(models: int) -> Desired:
+    entries = []
+    for i in range(models):
+        selector = {"group": f"g{i % GROUPS}"}
+        if i % 2 == 0:
+            entries.append(Entry(model_name=f"model-{i:04d}", node_selector=selector, spread=True))
+        else:
+            entries.append(
+                Entry(model_name=f"model-{i:04d}", node_selector=selector, min_replicas=2, max_replicas=4)
+            )
+    return Desired(entries=tuple(entries))
+
+
+def build_state(nodes: int, desired: Desired) -> dict[str, Any]:
+    raw_nodes = [
+        {"name": f"node-{i:06d}", "labels": {"group": f"g{i % GROUPS}", "zone": f"z{i % 3}"}}
+        for i in range(nodes)
+    ]
+    observed = Observed(
+        nodes=tuple(Node(n["name"], n["name"], n["labels"]) for n in raw_nodes),
+        replicas={},
+        fingerprint="",
+    )
+    converged = plan(desired, observed)
+    replicas = [{"model": c.model, "node": c.node_id} for c in converged.changes]
+    return {"nodes": raw_nodes, "replicas": replicas}
+
+
+def perturb(state: dict[str, Any], fraction: float, seed: int = 7) -> dict[str, Any]:
+    rng = random.Random(seed)
+    nodes = [dict(n) for n in state["nodes"]]
+    picked = rng.sample(range(len(nodes)), int(len(nodes) * fraction))
+    for k, i in enumerate(picked):
+        if k % 2 == 0:
+            nodes[i]["status"] = "down"
+        else:
+            group = int(nodes[i]["labels"]["group"][1:])
+            nodes[i]["labels"] = {**nodes[i]["labels"], "group": f"g{(group + 1) % GROUPS}"}
+    return {"nodes": nodes, "replicas": state["replicas"]}
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(path: Path, desired: Desired, repeat: int) -> dict[str, float]:
+    driver = LocalDriver(path)
+
+    def load_only() -> object:
+        with path.open("rb") as fh:
+            return json.load(fh)
+
+    def observe_plan() -> object:
+        return plan(desired, driver.observe(desired), driver="local", cluster=driver.cluster())
+
+    t_load = best_of(repeat, load_only)
+    t_plan = best_of(repeat, observe_plan)
+    result = observe_plan()
+    changes = len(result.changes)  # type: ignore[attr-defined]
+    tracemalloc.start()
+    observe_plan()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"load": t_load, "plan": t_plan, "changes": changes, "peak_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--models", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    desired = build_desired(args.models)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in (1, 2, 4):
+            nodes = args.nodes * scale
+            steady = build_state(nodes, desired)
+            for label, state in (("steady", steady), ("10% changed", perturb(steady, 0.10))):
+                path = Path(tmp) / f"cluster-{scale}-{label[:2]}.json"
+                path.write_text(json.dumps(state))
+                m = measure(path, desired, args.repeat)
+                rows.append((scale, nodes, label, len(state["replicas"]), path.stat().st_size, m))
+    base = {label: m["plan"] for scale, _, label, _, _, m in rows if scale == 1}
+    print(f"models={args.models}, best of {args.repeat} runs each")
+    print(f"{'scale':>5} {'nodes':>7} {'state':>12} {'replicas':>9} {'MB':>6} {'load s':>8} "
+          f"{'plan s':>8} {'plan/load':>9} {'vs 1x':>6} {'changes':>8} {'peak MB':>8}")
+    for scale, nodes, label, reps, size, m in rows:
+        print(
+            f"{scale:>5} {nodes:>7} {label:>12} {reps:>9} {size / 2**20:>6.1f} {m['load']:>8.3f} "
+            f"{m['plan']:>8.3f} {m['plan'] / m['load']:>9.2f} {m['plan'] / base[label]:>6.2f} "
+            f"{int(m['changes']):>8} {m['peak_mb']:>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Cluster backends behind one small Protocol (`drivers.base.Driver`)."""

@@ -1,0 +1,9 @@
+"""PURE planning: `plan(desired, observed) -> Plan`.
+
+Imports schemas and the standard library only (a test enforces it): no I/O, no clock,
+no printing. The same inputs always give the same plan, byte for byte.
+"""
+
+from modelsched.planner.core import plan
+
+__all__ = ["plan"]

@@ -1,0 +1,48 @@
+"""Which nodes a selector matches: an index from label pairs to healthy node IDs.
+
+Built once per plan and memoised per distinct selector, so a cluster of thousands
+of nodes and hundreds of models costs one pass over the nodes plus one set
+intersection per distinct selector, not nodes x models label checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from modelsched.schemas.cluster import Node
+
+
+class NodeIndex:
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.by_id: dict[str, Node] = {}
+        self._healthy: set[str] = set()
+        self._by_pair: dict[tuple[str, str], set[str]] = {}
+        self._memo: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], list[str]]] = {}
+        for node in nodes:
+            if node.id in self.by_id:
+                # Drivers report duplicate IDs as diagnostics; the first definition wins.
+                continue
+            self.by_id[node.id] = node
+            if node.healthy:
+                self._healthy.add(node.id)
+                for pair in node.labels.items():
+                    self._by_pair.setdefault(pair, set()).add(node.id)
+
+    def is_healthy(self, node_id: str) -> bool:
+        return node_id in self._healthy
+
+    def matching(self, selector: Mapping[str, str]) -> tuple[frozenset[str], list[str]]:
+        """Healthy nodes carrying every selector pair: (as a set, in (name, id) order)."""
+        key = tuple(sorted(selector.items()))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        ids = set(self._healthy)
+        for pair in key:
+            ids &= self._by_pair.get(pair, set())
+            if not ids:
+                break
+        ordered = sorted(ids, key=lambda i: (self.by_id[i].name, i))
+        result = (frozenset(ids), ordered)
+        self._memo[key] = result
+        return result

@@ -1,0 +1,154 @@
+"""The plan: per-node replica changes, per-model summaries, diagnostics.
+
+This is both the planner's output and the saved plan file (`--out`), so the JSON
+shape is a contract (DESIGN.md "Plan"). `format_version` guards against plan files
+written by another version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError
+
+from modelsched.schemas.base import StrictModel
+
+FORMAT_VERSION = 1
+
+Action = Literal["add", "remove"]
+Level = Literal["warning", "error"]
+
+# Why a change is planned. For display only: nothing decides on a reason.
+ADD_REASONS = ("spread", "min_replicas")
+REMOVE_REASONS = (
+    "node_unknown",
+    "node_unhealthy",
+    "node_not_matching",
+    "duplicate_on_node",
+    "max_replicas",
+    "pruned",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One replica added to or removed from one node.
+
+    A stdlib dataclass (pydantic still validates it, strictly and without extra keys,
+    when a plan file is read): a plan after a large cluster event holds ~10^4..10^5
+    changes and building that many pydantic models dominated planning time.
+    Use `dataclasses.replace` to derive a changed copy.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+
+    model: str
+    node: str
+    action: Action
+    reason: str
+    labels: dict[str, str]
+    # The node's identity for the driver (Nomad node ID); equals `node` for the local driver.
+    node_id: str
+    # Extra display text from the driver (e.g. "Nomad may place it on another matching node").
+    note: str | None = None
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.model, 0 if self.action == "remove" else 1, self.node, self.node_id)
+
+
+class ModelPlan(StrictModel):
+    model: str
+    mode: Literal["spread", "bounded"]
+    selector: dict[str, str]
+    matching_nodes: int
+    current: int
+    target: int
+
+
+class Diagnostic(StrictModel):
+    level: Level
+    model: str | None
+    message: str
+
+
+class Operation(StrictModel):
+    """A backend operation apply will perform beyond replica counts (e.g. a Nomad job
+    register, replace or purge). Shown in the plan; empty for the local driver."""
+
+    model: str | None
+    target: str
+    action: str
+    detail: str = ""
+
+
+class Summary(StrictModel):
+    add: int = 0
+    remove: int = 0
+
+
+class Plan(StrictModel):
+    format_version: int = FORMAT_VERSION
+    generator: str
+    driver: str
+    cluster: dict[str, str]
+    prune: bool = False
+    desired_digest: str
+    observed_fingerprint: str
+    changes: list[Change] = Field(default_factory=list)
+    models: list[ModelPlan] = Field(default_factory=list)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    summary: Summary = Field(default_factory=Summary)
+    operations: list[Operation] = Field(default_factory=list)
+    # Driver-specific data needed to apply the plan later without the config
+    # (e.g. the Nomad driver's rendered jobs and their JobModifyIndex). Absent for local.
+    driver_data: dict[str, Any] | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or bool(self.operations)
+
+    def changed_models(self) -> list[str]:
+        return sorted({c.model for c in self.changes})
+
+
+def dump_plan(plan: Plan) -> str:
+    """The plan as JSON text: contract field order, optional fields only when set, trailing newline."""
+    data = plan.model_dump(mode="json")
+    for change in data["changes"]:
+        if change.get("note") is None:
+            change.pop("note", None)
+    if not data["operations"]:
+        del data["operations"]
+    if data["driver_data"] is None:
+        del data["driver_data"]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def load_plan(text: str, source: str) -> Plan:
+    """Parse a saved plan file; refuse other format versions and corrupt files with a located message."""
+    from modelsched.errors import PlanFileError
+
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"{source}: not a modelsched plan file (invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(raw, dict) or "format_version" not in raw:
+        raise PlanFileError(f"{source}: not a modelsched plan file (no format_version)")
+    version = raw.get("format_version")
+    if version != FORMAT_VERSION:
+        by = raw.get("generator", "an unknown version")
+        raise PlanFileError(
+            f"{source}: plan file has format_version {version!r} (written by {by}); "
+            f"this modelsched reads format_version {FORMAT_VERSION}: re-run `modelsched plan`"
+        )
+    try:
+        return Plan.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise PlanFileError(f"{source}: corrupt plan file: {problems}") from None

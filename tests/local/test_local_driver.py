@@ -1,0 +1,160 @@
+"""The local driver: observe, apply, staleness, atomic writes, bad state files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from modelsched.drivers.local import LocalDriver
+from modelsched.errors import StalePlanError, StateError
+from modelsched.planner import plan
+from modelsched.schemas.plan import Plan
+from tests.builders import bounded, desired, spread
+
+STATE = """\
+# my cluster
+nodes:
+  - name: g1
+    labels: {tier: gpu}   # keep this comment
+  - name: g2
+    labels: {tier: gpu}
+  - name: c1
+    labels: {tier: cpu, rack: 1}
+    eligible: false
+replicas:
+  - {model: llm, node: g1}
+  - {model: llm, node: c1}
+
+# trailing comment stays
+"""
+
+
+def make(tmp_path: Path, text: str = STATE, name: str = "cluster.yaml") -> LocalDriver:
+    path = tmp_path / name
+    path.write_text(text)
+    return LocalDriver(path)
+
+
+def plan_for(drv: LocalDriver, *entries: object, prune: bool = False) -> Plan:
+    d = desired(*entries)  # type: ignore[arg-type]
+    return plan(d, drv.observe(d), prune=prune, driver="local", cluster=drv.cluster())
+
+
+def test_observe_reads_nodes_health_labels_and_replicas(tmp_path: Path) -> None:
+    obs = make(tmp_path).observe(desired())
+    assert [(n.name, dict(n.labels), n.healthy) for n in obs.nodes] == [
+        ("g1", {"tier": "gpu"}, True),
+        ("g2", {"tier": "gpu"}, True),
+        ("c1", {"rack": "1", "tier": "cpu"}, False),
+    ]
+    assert obs.replicas == {"llm": ["g1", "c1"]}
+    assert obs.fingerprint.startswith("sha256:")
+
+
+def test_apply_then_plan_again_is_empty_and_keeps_comments(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    first = plan_for(drv, spread("llm", tier="gpu"), bounded("asr", 1, 0))
+    assert first.summary.add == 2 and first.summary.remove == 1
+    report = drv.apply(first, lambda _: None)
+    assert report.ok and len(report.applied) == 3
+    text = drv.path.read_text()
+    assert "# keep this comment" in text and "# trailing comment stays" in text
+    again = plan_for(drv, spread("llm", tier="gpu"), bounded("asr", 1, 0))
+    assert again.changes == []
+
+
+def test_apply_refuses_a_stale_plan_and_changes_nothing(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu"))
+    drv.path.write_text(STATE.replace("g2", "g9"))
+    before = drv.path.read_bytes()
+    with pytest.raises(StalePlanError, match="changed since the plan was made"):
+        drv.apply(p, lambda _: None)
+    assert drv.path.read_bytes() == before
+
+
+def test_a_crash_while_writing_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu"))
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        drv.apply(p, lambda _: None)
+    assert drv.path.read_text() == STATE
+    assert [f.name for f in tmp_path.iterdir() if f.suffix == ".tmp"] == []
+
+
+def test_json_state_round_trips(tmp_path: Path) -> None:
+    doc = {"nodes": [{"name": "n1", "labels": {"tier": "gpu"}}], "replicas": []}
+    drv = make(tmp_path, json.dumps(doc), "cluster.json")
+    p = plan_for(drv, spread("llm"))
+    drv.apply(p, lambda _: None)
+    assert json.loads(drv.path.read_text())["replicas"] == [{"model": "llm", "node": "n1"}]
+    assert plan_for(drv, spread("llm")).changes == []
+
+
+def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
+    text = "nodes: [{name: n1}]\nreplicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
+    drv = make(tmp_path, text)
+    drv.apply(plan_for(drv, spread("a")), lambda _: None)
+    assert "replicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n" in drv.path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nodes: [", "invalid YAML"),
+        ("- a\n- b\n", "must be a mapping"),
+        ("nodes: []\nreplica: []\n", "unknown top-level key 'replica'"),
+        ("nodes:\n  - {name: n1, status: sleeping}\n", "nodes[0].status: 'sleeping' is not one of"),
+        ("nodes:\n  - {name: n1, eligible: maybe}\n", "nodes[0].eligible: eligible must be true or false"),
+        ("nodes:\n  - {name: n1, colour: red}\n", "nodes[0]: unknown key 'colour'"),
+        ("nodes:\n  - {labels: {}}\n", "nodes[0]: name must be a non-empty string"),
+        ("nodes: []\nreplicas:\n  - {model: a}\n", "replicas[0]: expected {model: <name>, node: <node name>}"),
+        ("nodes: []\nnodes: []\n", "duplicate key 'nodes' at line 2 (first at line 1)"),
+    ],
+    ids=[
+        "malformed YAML",
+        "a list instead of a mapping",
+        "an unknown top-level key",
+        "an unknown node status",
+        "a non-boolean eligible",
+        "an unknown node key",
+        "a node without a name",
+        "a replica without a node",
+        "a duplicated key",
+    ],
+)
+def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(tmp_path: Path, text: str, message: str) -> None:
+    drv = make(tmp_path, text)
+    with pytest.raises(StateError) as err:
+        drv.observe(desired())
+    assert message in str(err.value)
+    assert str(drv.path) in str(err.value)
+    assert drv.path.read_text() == text
+
+
+def test_a_missing_state_file_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="file not found .*--state PATH or set MODELSCHED_STATE"):
+        LocalDriver(tmp_path / "nope.yaml").observe(desired())
+
+
+def test_duplicate_node_names_and_unknown_nodes_are_reported_in_the_plan(tmp_path: Path) -> None:
+    text = "nodes:\n  - {name: n1}\n  - {name: n1}\nreplicas:\n  - {model: a, node: ghost}\n"
+    drv = make(tmp_path, text)
+    p = plan_for(drv, spread("a"))
+    levels = [(d.level, d.message.split(": ", 1)[1]) for d in p.diagnostics]
+    assert ("error", "node 'n1' is defined twice (nodes[0] and nodes[1]); the first definition is used") in levels
+    assert ("warning", "a replica of 'a' names unknown node 'ghost'") in levels
+    assert ("a", "ghost", "remove", "node_unknown") in [(c.model, c.node, c.action, c.reason) for c in p.changes]
+
+
+def test_yaml_label_scalars_are_strings(tmp_path: Path) -> None:
+    drv = make(tmp_path, "nodes:\n  - {name: n1, labels: {rack: 1, gpu: true}}\n")
+    assert dict(drv.observe(desired()).nodes[0].labels) == {"gpu": "true", "rack": "1"}
