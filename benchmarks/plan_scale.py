@@ -17,6 +17,8 @@ import argparse
 import gc
 import json
 import random
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -104,13 +106,24 @@ def measure(path: Path, desired: Desired, repeat: int) -> dict[str, float]:
     return {"load": t_load, "plan": t_plan, "changes": changes, "peak_mb": peak / 2**20}
 
 
+def measure_in_subprocess(path: Path, models: int, repeat: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--measure", str(path), "--models", str(models), "--repeat", str(repeat)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--measure", metavar="STATE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     desired = build_desired(args.models)
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure), desired, args.repeat)))
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for scale in (1, 2, 4):
@@ -119,10 +132,10 @@ def main() -> None:
             for label, state in (("steady", steady), ("10% changed", perturb(steady, 0.10))):
                 path = Path(tmp) / f"cluster-{scale}-{label[:2]}.json"
                 path.write_text(json.dumps(state))
-                m = measure(path, desired, args.repeat)
+                m = measure_in_subprocess(path, args.models, args.repeat)
                 rows.append((scale, nodes, label, len(state["replicas"]), path.stat().st_size, m))
     base = {label: m["plan"] for scale, _, label, _, _, m in rows if scale == 1}
-    print(f"models={args.models}, best of {args.repeat} runs each")
+    print(f"models={args.models}, best of {args.repeat} runs each, python {sys.version.split()[0]}")
     print(f"{'scale':>5} {'nodes':>7} {'state':>12} {'replicas':>9} {'MB':>6} {'load s':>8} "
           f"{'plan s':>8} {'plan/load':>9} {'vs 1x':>6} {'changes':>8} {'peak MB':>8}")
     for scale, nodes, label, reps, size, m in rows:

@@ -11,14 +11,15 @@ Semantics are DESIGN.md "Planning semantics". Two passes:
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from modelsched import GENERATOR
 from modelsched.planner.matching import NodeIndex
 from modelsched.schemas.cluster import Node, Observed
 from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.plan import Change, Diagnostic, ModelPlan, Plan, Summary
+from modelsched.schemas.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Summary
 
 
 def _selector_text(selector: dict[str, str]) -> str:
@@ -34,71 +35,69 @@ class _Builder:
         self.index = index
         self.changes: list[Change] = []
         self.diagnostics: list[Diagnostic] = []
-        self.load: Counter[str] = Counter()
-        self._labels: dict[str, dict[str, str]] = {}
+        # Every known node starts at 0, so lookups are plain dict reads (no __missing__ call).
+        self.load: Counter[str] = Counter(dict.fromkeys(index.by_id, 0))
+        self._info: dict[str, tuple[str, dict[str, str]]] = {}
         # Sort keys, recorded as changes are made (reading them back off ~10^4 objects costs more).
         self.keys: list[tuple[str, bool, str, str]] = []
 
-    def change(self, model: str, node_id: str, action: str, reason: str) -> None:
-        labels = self._labels.get(node_id)
+    def _node_info(self, node_id: str) -> tuple[str, dict[str, str]]:
         node: Node | None = self.index.by_id.get(node_id)
-        if labels is None:
-            labels = self._labels[node_id] = dict(sorted(node.labels.items())) if node else {}
         # Changes of one node share its (sorted, never mutated) labels dict.
-        name = node.name if node else node_id
-        self.changes.append(Change(model, name, action, reason, labels, node_id))  # type: ignore[arg-type]
-        self.keys.append((model, action != "remove", name, node_id))
+        info = (node.name, dict(sorted(node.labels.items()))) if node else (node_id, {})
+        self._info[node_id] = info
+        return info
 
-    def warn(self, model: str | None, message: str, level: str = "warning") -> None:
+    def record(self, model: str, node_ids: Iterable[str], action: Action, reason: str) -> None:
+        """Queue one change per node ID (a node may repeat: one change per replica)."""
+        info = self._info
+        is_add = action != "remove"
+        changes = self.changes.append
+        keys = self.keys.append
+        for node_id in node_ids:
+            got = info.get(node_id) or self._node_info(node_id)
+            changes(Change(model, got[0], action, reason, got[1], node_id))
+            keys((model, is_add, got[0], node_id))
+
+    def warn(self, model: str | None, message: str, level: Level = "warning") -> None:
         self.diagnostics.append(Diagnostic.model_construct(level=level, model=model, message=message))
 
 
-def _invalid_reason(index: NodeIndex, node_id: str) -> str:
-    if node_id not in index.by_id:
-        return "node_unknown"
-    if not index.is_healthy(node_id):
-        return "node_unhealthy"
-    return "node_not_matching"
-
-
-def _classify(b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozenset[str]) -> list[str]:
+def _classify(b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozenset[str]) -> set[str]:
     """Queue removals of the entry's invalid replicas; return the nodes of the valid ones.
 
     Valid = on a matching node and the first of the model's replicas there. Set and
     comprehension operations do the bulk at C speed; only invalid replicas (few, except
-    after a cluster event) take the per-replica path.
+    after a cluster event) take a per-replica path.
     """
     model = entry.model_name
     valid = [n for n in nodes if n in matching]
     if len(valid) != len(nodes):
-        for n in [n for n in nodes if n not in matching]:
-            b.change(model, n, "remove", _invalid_reason(b.index, n))
-    if len(set(valid)) != len(valid):
-        seen: set[str] = set()
-        first: list[str] = []
-        for n in valid:
-            if n in seen:
-                b.change(model, n, "remove", "duplicate_on_node")
-            else:
-                seen.add(n)
-                first.append(n)
-        valid = first
-    b.load.update(valid)
-    return valid
+        index = b.index
+        invalid = [n for n in nodes if n not in matching]
+        known = [n for n in invalid if n in index.by_id]
+        b.record(model, [n for n in invalid if n not in index.by_id], "remove", "node_unknown")
+        b.record(model, [n for n in known if not index.is_healthy(n)], "remove", "node_unhealthy")
+        b.record(model, [n for n in known if index.is_healthy(n)], "remove", "node_not_matching")
+    unique = set(valid)
+    if len(unique) != len(valid):
+        # Every copy past the first on a node is a duplicate (same node: which copy is moot).
+        extra = Counter(valid)
+        b.record(model, [n for n, k in extra.items() for _ in range(k - 1)], "remove", "duplicate_on_node")
+    b.load.update(unique)
+    return unique
 
 
-def _plan_spread(b: _Builder, entry: Entry, valid: list[str], ordered: list[str]) -> int:
+def _plan_spread(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]) -> int:
     if not ordered:
         b.warn(entry.model_name, f"no healthy node matches selector {_selector_text(entry.node_selector)}")
-    have = set(valid)
-    missing = [n for n in ordered if n not in have]
-    for node_id in missing:
-        b.change(entry.model_name, node_id, "add", "spread")
+    missing = [n for n in ordered if n not in valid]
+    b.record(entry.model_name, missing, "add", "spread")
     b.load.update(missing)
     return len(ordered)
 
 
-def _plan_bounded(b: _Builder, entry: Entry, valid: list[str], ordered: list[str]) -> int:
+def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]) -> int:
     v = len(valid)
     cap = len(ordered)
     max_eff = entry.max_replicas or cap
@@ -110,20 +109,20 @@ def _plan_bounded(b: _Builder, entry: Entry, valid: list[str], ordered: list[str
             f"min_replicas is {entry.min_replicas} but only {cap} healthy node(s) match selector "
             f"{_selector_text(entry.node_selector)}: {short} replica(s) short",
         )
-    names = b.index.by_id
+    load, name_of = b.load, b.index.name_of
     if target > v:
-        have = set(valid)
-        free = [n for n in ordered if n not in have]
-        free.sort(key=lambda n: (b.load[n], names[n].name, n))
-        for node_id in free[: target - v]:
-            b.change(entry.model_name, node_id, "add", "min_replicas")
-            b.load[node_id] += 1
+        free = [n for n in ordered if n not in valid]
+        # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k.
+        ranked = heapq.nsmallest(target - v, zip(map(load.__getitem__, free), map(name_of.__getitem__, free), free))
+        chosen = [n for _, _, n in ranked]
+        b.record(entry.model_name, chosen, "add", "min_replicas")
+        load.update(chosen)
     elif target < v:
-        # Most-loaded first, then name descending: sort ascending on the negated key.
-        victims = sorted(valid, key=lambda n: (b.load[n], names[n].name, n), reverse=True)
-        for node_id in victims[: v - target]:
-            b.change(entry.model_name, node_id, "remove", "max_replicas")
-            b.load[node_id] -= 1
+        # Most-loaded first, then name descending.
+        ranked = heapq.nlargest(v - target, zip(map(load.__getitem__, valid), map(name_of.__getitem__, valid), valid))
+        chosen = [n for _, _, n in ranked]
+        b.record(entry.model_name, chosen, "remove", "max_replicas")
+        load.subtract(chosen)
     return target
 
 
@@ -152,13 +151,12 @@ def plan(
             continue
         nodes = by_model[model]
         if prune and model not in listed:
-            for n in nodes:
-                b.change(model, n, "remove", "pruned")
+            b.record(model, nodes, "remove", "pruned")
         else:
             b.load.update(n for n in nodes if n in index.by_id)
 
     # Pass 1b: classify listed models' replicas (load of the valid ones is counted).
-    planned: list[tuple[Entry, list[str], list[str]]] = []
+    planned: list[tuple[Entry, set[str], list[str]]] = []
     for entry in entries:
         if entry.model_name in observed.blocked:
             b.warn(entry.model_name, observed.blocked[entry.model_name])

@@ -15,6 +15,7 @@ from modelsched.schemas.cluster import Node
 class NodeIndex:
     def __init__(self, nodes: Iterable[Node]) -> None:
         self.by_id: dict[str, Node] = {}
+        self.name_of: dict[str, str] = {}
         self._healthy: set[str] = set()
         self._by_pair: dict[tuple[str, str], set[str]] = {}
         self._memo: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], list[str]]] = {}
@@ -23,6 +24,7 @@ class NodeIndex:
                 # Drivers report duplicate IDs as diagnostics; the first definition wins.
                 continue
             self.by_id[node.id] = node
+            self.name_of[node.id] = node.name
             if node.healthy:
                 self._healthy.add(node.id)
                 for pair in node.labels.items():

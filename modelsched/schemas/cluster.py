@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 NODE_STATUSES = ("ready", "down", "draining", "initializing", "disconnected")
 
@@ -45,7 +46,7 @@ class Replica:
 class Notice:
     """Something the driver saw and the user must hear about (e.g. a job we do not own)."""
 
-    level: str  # "warning" | "error"
+    level: Literal["warning", "error"]
     message: str
     model: str | None = None
 

@@ -100,7 +100,10 @@ def test_json_state_round_trips(tmp_path: Path) -> None:
 
 
 def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
-    text = "nodes: [{name: n1}]\nreplicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
+    text = (
+        "nodes: [{name: n1}]\n"
+        "replicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
+    )
     drv = make(tmp_path, text)
     drv.apply(plan_for(drv, spread("a")), lambda _: None)
     assert "replicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n" in drv.path.read_text()
@@ -131,7 +134,9 @@ def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
         "a duplicated key",
     ],
 )
-def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(tmp_path: Path, text: str, message: str) -> None:
+def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(
+    tmp_path: Path, text: str, message: str
+) -> None:
     drv = make(tmp_path, text)
     with pytest.raises(StateError) as err:
         drv.observe(desired())
@@ -141,7 +146,7 @@ def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(tmp_path: Path, 
 
 
 def test_a_missing_state_file_says_how_to_point_at_one(tmp_path: Path) -> None:
-    with pytest.raises(StateError, match="file not found .*--state PATH or set MODELSCHED_STATE"):
+    with pytest.raises(StateError, match=r"file not found .*--state PATH or set MODELSCHED_STATE"):
         LocalDriver(tmp_path / "nope.yaml").observe(desired())
 
 

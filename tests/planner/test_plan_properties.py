@@ -59,7 +59,9 @@ def observe(ns: list[Node], replicas: list[dict[str, str]]) -> Observed:
     return Observed(nodes=tuple(ns), replicas=grouped, fingerprint="sha256:x")
 
 
-def run(ns: list[Node], es: list[Entry], replicas: list[dict[str, str]], prune: bool) -> tuple[Plan, list[dict[str, str]]]:
+def run(
+    ns: list[Node], es: list[Entry], replicas: list[dict[str, str]], prune: bool
+) -> tuple[Plan, list[dict[str, str]]]:
     p = plan(Desired(entries=tuple(es)), observe(ns, replicas), prune=prune)
     return p, _apply_changes(list(replicas), p.changes, path=None)  # type: ignore[arg-type]
 
