@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from modelsched import GENERATOR
 from modelsched.planner.matching import NodeIndex
@@ -97,6 +97,14 @@ def _plan_spread(b: _Builder, entry: Entry, valid: set[str], ordered: list[str])
     return len(ordered)
 
 
+def _ranking(
+    load: Counter[str], name_of: dict[str, str], node_ids: Iterable[str]
+) -> Iterator[tuple[int, str, str]]:
+    """(load, name, id) per node, built with C-level lookups (no Python key function)."""
+    ids = list(node_ids)
+    return zip(map(load.__getitem__, ids), map(name_of.__getitem__, ids), ids, strict=True)
+
+
 def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]) -> int:
     v = len(valid)
     cap = len(ordered)
@@ -113,13 +121,13 @@ def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]
     if target > v:
         free = [n for n in ordered if n not in valid]
         # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k.
-        ranked = heapq.nsmallest(target - v, zip(map(load.__getitem__, free), map(name_of.__getitem__, free), free))
+        ranked = heapq.nsmallest(target - v, _ranking(load, name_of, free))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "add", "min_replicas")
         load.update(chosen)
     elif target < v:
         # Most-loaded first, then name descending.
-        ranked = heapq.nlargest(v - target, zip(map(load.__getitem__, valid), map(name_of.__getitem__, valid), valid))
+        ranked = heapq.nlargest(v - target, _ranking(load, name_of, valid))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "remove", "max_replicas")
         load.subtract(chosen)
