@@ -163,3 +163,28 @@ def test_duplicate_node_names_and_unknown_nodes_are_reported_in_the_plan(tmp_pat
 def test_yaml_label_scalars_are_strings(tmp_path: Path) -> None:
     drv = make(tmp_path, "nodes:\n  - {name: n1, labels: {rack: 1, gpu: true}}\n")
     assert dict(drv.observe(desired()).nodes[0].labels) == {"gpu": "true", "rack": "1"}
+
+
+def test_two_concurrent_applies_of_one_plan_apply_exactly_once(tmp_path: Path) -> None:
+    import threading
+
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu"), bounded("asr", 1, 0))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            LocalDriver(drv.path).apply(p, lambda _: None)
+            outcomes.append("applied")
+        except StalePlanError:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["applied", "stale"]
+    assert plan_for(drv, spread("llm", tier="gpu"), bounded("asr", 1, 0)).changes == []

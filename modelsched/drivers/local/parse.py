@@ -167,7 +167,7 @@ def _group_replicas(raw_replicas: list[Any], known: dict[str, str], source: str)
             model = raw.get("model")
             node = raw.get("node")
             if type(model) is str and type(node) is str and model and node:
-                node = canonical(node, node)
+                node = canonical(node) or node
                 group = get(model)
                 if group is None:
                     grouped[model] = [node]
