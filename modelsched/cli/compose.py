@@ -1,0 +1,65 @@
+"""Composition: which driver, on which cluster; load -> observe -> plan -> prepare.
+
+Precedence rules from DESIGN.md "CLI": driver from --driver, else MODELSCHED_DRIVER,
+else local; local state from --state, else MODELSCHED_STATE, else ./cluster.yaml.
+When a saved plan is applied, the plan file's driver and cluster are the defaults and
+an explicit option that contradicts them is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from modelsched.drivers.base import Driver
+from modelsched.drivers.local import LocalDriver
+from modelsched.errors import ModelschedError, PlanFileError
+from modelsched.planner import plan as make_plan
+from modelsched.schemas.entry import Desired
+from modelsched.schemas.plan import Plan
+
+DRIVERS = ("local",)
+
+
+def driver_name(option: str | None, env: Mapping[str, str]) -> str:
+    if option:
+        return option
+    value = env.get("MODELSCHED_DRIVER", "").strip()
+    if not value:
+        return "local"
+    if value not in DRIVERS:
+        raise ModelschedError(
+            f"MODELSCHED_DRIVER={value!r} is not a driver (expected one of: {', '.join(DRIVERS)})"
+        )
+    return value
+
+
+def state_path(option: str | None, env: Mapping[str, str]) -> Path:
+    value = option or env.get("MODELSCHED_STATE") or "cluster.yaml"
+    return Path(value).absolute()
+
+
+def build_driver(
+    name: str,
+    *,
+    state: str | None,
+    env: Mapping[str, str],
+    plan_cluster: dict[str, str] | None = None,
+) -> Driver:
+    if name != "local":
+        raise ModelschedError(f"unknown driver {name!r} (expected one of: {', '.join(DRIVERS)})")
+    if plan_cluster is not None:
+        recorded = Path(plan_cluster.get("state", ""))
+        if state is not None and Path(state).absolute() != recorded:
+            raise PlanFileError(
+                f"--state {Path(state).absolute()} contradicts the plan file, which was made for {recorded}"
+            )
+        return LocalDriver(recorded)
+    return LocalDriver(state_path(state, env))
+
+
+def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:
+    """observe -> pure plan -> driver's additions (driver data, operations, server checks)."""
+    observed = driver.observe(desired)
+    plan = make_plan(desired, observed, prune=prune, driver=driver.name, cluster=driver.cluster())
+    return driver.prepare(plan, desired, observed)

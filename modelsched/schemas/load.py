@@ -1,0 +1,168 @@
+"""Loading the scheduling config: sources, precedence, and the one ConfigError.
+
+Public entry points: `load_desired` (what the CLI calls) and `load_text`. Owns where
+the config comes from (`--config PATH`, `-` for stdin, or the env var pairs
+MODELSCHED_SCHEDULING[_CONFIG], else LOCALAI_MODEL_SCHEDULING[_CONFIG], never mixed),
+the format rules (`.json` -> JSON, else YAML; stdin is sniffed), concatenation within
+a pair (inline JSON first), and duplicate model names across sources. Every problem
+from every source is collected and raised at once. Reads files and the given
+environment mapping only; never `os.environ` directly.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from modelsched.errors import ConfigError
+from modelsched.schemas.document import Document, read_document
+from modelsched.schemas.entry import Desired, Entry, Location, Settings
+from modelsched.schemas.jsonsrc import is_json, read_json
+from modelsched.schemas.yamlsrc import read_yaml
+
+Format = Literal["yaml", "json"]
+
+# (inline JSON variable, file path variable), in order of precedence.
+ENV_PAIRS: tuple[tuple[str, str], ...] = (
+    ("MODELSCHED_SCHEDULING", "MODELSCHED_SCHEDULING_CONFIG"),
+    ("LOCALAI_MODEL_SCHEDULING", "LOCALAI_MODEL_SCHEDULING_CONFIG"),
+)
+STDIN = "<stdin>"
+
+
+@dataclass(frozen=True)
+class _Source:
+    name: str
+    fmt: Format
+    text: str | None  # None when it could not be read (the problem is recorded)
+    inline: bool = False  # inline JSON from an env var: a list only, no lines
+
+
+def _format_of(path: str) -> Format:
+    return "json" if path.lower().endswith(".json") else "yaml"
+
+
+def _read_file(path: str, via: str | None, problems: list[str]) -> _Source:
+    suffix = f" (path from {via})" if via else ""
+    try:
+        text: str | None = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        problems.append(f"{path}: cannot read scheduling config: no such file{suffix}")
+        text = None
+    except IsADirectoryError:
+        problems.append(f"{path}: cannot read scheduling config: is a directory{suffix}")
+        text = None
+    except UnicodeDecodeError:
+        problems.append(f"{path}: cannot read scheduling config: not UTF-8 text{suffix}")
+        text = None
+    except OSError as exc:
+        problems.append(f"{path}: cannot read scheduling config: {exc.strerror or exc}{suffix}")
+        text = None
+    return _Source(path, _format_of(path), text)
+
+
+def _read_stdin(stdin: TextIO | None, problems: list[str]) -> _Source:
+    try:
+        text: str | None = (stdin if stdin is not None else sys.stdin).read()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{STDIN}: cannot read scheduling config: {exc}")
+        text = None
+    fmt: Format = "json" if text is not None and is_json(text) else "yaml"
+    return _Source(STDIN, fmt, text)
+
+
+def _set(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "")
+    return value if value.strip() else None  # an empty (or blank) variable counts as unset
+
+
+def _env_sources(env: Mapping[str, str], problems: list[str]) -> list[_Source]:
+    for inline_var, path_var in ENV_PAIRS:
+        inline, path = _set(env, inline_var), _set(env, path_var)
+        if inline is None and path is None:
+            continue
+        sources: list[_Source] = []
+        if inline is not None:
+            sources.append(_Source(f"env {inline_var}", "json", inline, inline=True))
+        if path is not None:
+            sources.append(_read_file(path, path_var, problems))
+        return sources
+    tried = " / ".join(var for pair in ENV_PAIRS for var in pair)
+    raise ConfigError([f"no scheduling config: pass --config PATH (- for stdin) or set one of {tried}"])
+
+
+def _parse(source: _Source) -> Document:
+    if source.text is None:
+        return Document()
+    try:
+        if source.fmt == "json":
+            root, problems = read_json(source.text, source.name, with_lines=not source.inline)
+        else:
+            root, problems = read_yaml(source.text, source.name)
+    except ConfigError as exc:
+        return Document(problems=exc.problems)
+    document = read_document(root, source.name, allow_settings=not source.inline)
+    document.problems[:0] = problems
+    return document
+
+
+def _by_line(source: str, problems: list[str]) -> list[str]:
+    """Problems of one source in line order (stable; unlocated ones first)."""
+    pattern = re.compile(re.escape(source) + r":(\d+)")
+
+    def line(problem: str) -> int:
+        match = pattern.match(problem)
+        return int(match.group(1)) if match else 0
+
+    return sorted(problems, key=line)
+
+
+def _duplicates(documents: list[Document]) -> dict[str, list[str]]:
+    """Duplicate model names, by the source of the later occurrence."""
+    problems: dict[str, list[str]] = {}
+    first: dict[str, Location] = {}
+    for document in documents:
+        for checked in document.checked:
+            if checked.name is None:
+                continue
+            seen = first.setdefault(checked.name, checked.where)
+            if seen is not checked.where:
+                problems.setdefault(checked.where.source, []).append(
+                    f'{checked.where.describe(checked.name)}: duplicate model_name "{checked.name}" '
+                    f"(first at {seen.describe()})"
+                )
+    return problems
+
+
+def _desired(sources: list[_Source], problems: list[str]) -> Desired:
+    documents = [_parse(source) for source in sources]
+    duplicates = _duplicates(documents)
+    for source, document in zip(sources, documents, strict=True):
+        problems += _by_line(source.name, document.all_problems() + duplicates.pop(source.name, []))
+    if problems:
+        raise ConfigError(problems)
+    entries: list[Entry] = [e for document in documents for e in document.entries]
+    settings = next((d.settings for d in documents if d.settings is not None), Settings())
+    return Desired(entries=tuple(entries), settings=settings, sources=tuple(s.name for s in sources))
+
+
+def load_text(text: str, source: str, fmt: Format) -> Desired:
+    """Load one config document given as text; `source` names it in messages."""
+    return _desired([_Source(source, fmt, text)], [])
+
+
+def load_desired(config: str | None, env: Mapping[str, str], stdin: TextIO | None = None) -> Desired:
+    """Load the desired state from `--config` (a path, or "-" for stdin) or, when None,
+    from the environment pairs. Raises ConfigError with all problems found."""
+    problems: list[str] = []
+    if config == "-":
+        sources = [_read_stdin(stdin, problems)]
+    elif config is not None:
+        sources = [_read_file(config, None, problems)]
+    else:
+        sources = _env_sources(env, problems)
+    return _desired(sources, problems)
