@@ -24,3 +24,13 @@ def test_the_main_job_uses_bundled_files() -> None:
     main_job, _ = quick_start()
     for path in re.findall(r"examples/[\w./-]+", main_job):
         assert (ROOT / path).is_file(), path
+
+
+def test_the_example_pipeline_is_valid_yaml_and_uses_real_commands() -> None:
+    import yaml
+
+    text = (ROOT / "examples" / "ci" / "github-actions.yml").read_text()
+    workflow = yaml.safe_load(text)
+    assert set(workflow["jobs"]) == {"plan", "apply"}
+    assert "--detailed-exitcode" in text and "--format markdown" in text and "--out plan.json" in text
+    assert "modelsched apply plan.json" in text
