@@ -12,6 +12,7 @@ from modelsched.cli.commands import emit, errors_in, read_config, read_plan_file
 from modelsched.cli.options import config_option, debug_option, driver_options, no_color_option, prune_option
 from modelsched.drivers.base import ApplyReport, Driver
 from modelsched.errors import ModelschedError, PlanFileError, StalePlanError
+from modelsched.schemas.load import ENV_PAIRS
 from modelsched.schemas.plan import Plan
 
 
@@ -75,11 +76,14 @@ def _check_saved_plan(plan: Plan, driver_opt: str | None, prune: bool | None, co
         )
     if prune is not None and prune != plan.prune:
         raise PlanFileError("--prune contradicts the plan file, which was made without --prune")
-    if config is not None:
-        digest = read_config(config).digest()
-        if digest != plan.desired_digest:
+    # A config source given now (--config, or the environment variables) must be the one
+    # the plan was made from; with none, the plan file is self-contained.
+    if config is not None or any(os.environ.get(v, "").strip() for pair in ENV_PAIRS for v in pair):
+        desired = read_config(config)
+        if desired.digest() != plan.desired_digest:
+            sources = ", ".join(desired.sources) or "the config"
             raise StalePlanError(
-                f"the config {config} changed since the plan was made; nothing was applied: "
+                f"the scheduling config ({sources}) changed since the plan was made; nothing was applied: "
                 "run `modelsched plan` again"
             )
 

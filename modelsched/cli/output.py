@@ -17,7 +17,8 @@ from modelsched.schemas.plan import Change, ModelPlan, Plan, dump_plan
 
 def use_colour(stream: IO[str], no_colour_flag: bool, env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
-    if no_colour_flag or "NO_COLOR" in env:
+    # no-color.org: NO_COLOR set to a non-empty value disables colour.
+    if no_colour_flag or env.get("NO_COLOR"):
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -18,6 +18,8 @@ from modelsched.schemas.entry import Entry, Location, Placement
 from modelsched.schemas.suggest import unknown_key
 from modelsched.schemas.tree import Located, Map, NotPlain, Scalar, describe, key_text, plain
 
+MAX_INT = 2**31 - 1
+
 ENTRY_KEYS = (
     "model_name",
     "node_selector",
@@ -119,9 +121,9 @@ class _EntryChecker:
         if isinstance(value, Scalar) and isinstance(value.value, str):
             return value.value
         if isinstance(value, Scalar) and value.value is None:
-            self.problem(label_node.line, f'node_selector {shown} has no value (write "" for an empty value)')
-        else:
-            self.problem(label_node.line, f"node_selector {shown} must be a string (got {describe(value)})")
+            # LocalAI decodes a null label value into its map[string]string as "": so do we.
+            return ""
+        self.problem(label_node.line, f"node_selector {shown} must be a string (got {describe(value)})")
         return None
 
     def replicas(self) -> Any:
@@ -168,6 +170,10 @@ class _EntryChecker:
             return _INVALID
         if value.value < 0:
             self.problem(key.line, f"{name} must be >= 0")
+            return _INVALID
+        if value.value > MAX_INT:
+            # Counts end up in Nomad's int fields and LocalAI's ints: refuse what they cannot hold.
+            self.problem(key.line, f"{name} must be <= {MAX_INT}")
             return _INVALID
         return value.value
 

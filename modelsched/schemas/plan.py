@@ -147,9 +147,16 @@ def load_plan(text: str, source: str) -> Plan:
             f"this modelsched reads format_version {FORMAT_VERSION}: re-run `modelsched plan`"
         )
     try:
-        return Plan.model_validate_json(text)
+        plan = Plan.model_validate_json(text)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
         )
         raise PlanFileError(f"{source}: corrupt plan file: {problems}") from None
+    adds = sum(1 for c in plan.changes if c.action == "add")
+    if (plan.summary.add, plan.summary.remove) != (adds, len(plan.changes) - adds):
+        raise PlanFileError(
+            f"{source}: corrupt plan file: summary says {plan.summary.add} to add, {plan.summary.remove} to remove, "
+            f"but the changes hold {adds} to add, {len(plan.changes) - adds} to remove"
+        )
+    return plan

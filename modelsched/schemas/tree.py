@@ -84,20 +84,27 @@ class NotPlain(ValueError):
         self.message = message
 
 
-def plain(node: Located, path: str) -> Any:
+MAX_VALUES = 100_000  # YAML aliases can expand exponentially ("billion laughs")
+
+
+def plain(node: Located, path: str, budget: list[int] | None = None) -> Any:
     """The node as JSON-like Python data (for pass-through maps such as `vars`).
 
     Map keys must be strings. YAML timestamps and other non-JSON scalars become their
     raw text, so templates and the digest only ever see JSON-compatible data.
     """
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise NotPlain(node.line, f"{path}: too large (more than {MAX_VALUES} values after expanding aliases)")
     if isinstance(node, Seq):
-        return [plain(item, f"{path}[{i}]") for i, item in enumerate(node.items)]
+        return [plain(item, f"{path}[{i}]", budget) for i, item in enumerate(node.items)]
     if isinstance(node, Map):
         result: dict[str, Any] = {}
         for key, value in node.pairs:
             if not isinstance(key.value, str):
                 raise NotPlain(key.line, f"{path}: keys must be strings (got {describe(key)})")
-            result[key.value] = plain(value, f"{path}.{key.value}")
+            result[key.value] = plain(value, f"{path}.{key.value}", budget)
         return result
     value = node.value
     if value is None or isinstance(value, (bool, int, float, str)):

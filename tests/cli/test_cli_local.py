@@ -249,3 +249,25 @@ def test_the_bundled_examples_plan_cleanly(run: Run) -> None:
     assert "Plan:" in r.out
     local = run("validate", "--config", str(EXAMPLES / "localai-scheduling.yaml"))
     assert local.code == 0, local.err
+
+
+def test_a_changed_env_config_makes_a_saved_plan_stale(run: Run, files: tuple[Path, Path]) -> None:
+    first = json.dumps([{"model_name": "asr", "min_replicas": 2}])
+    assert run("plan", "--out", "p.json", env={"MODELSCHED_SCHEDULING": first}).code == 0
+    second = json.dumps([{"model_name": "asr", "max_replicas": 1}])
+    before = files[0].read_bytes()
+    r = run("apply", "p.json", env={"MODELSCHED_SCHEDULING": second})
+    assert r.code == 1
+    assert "(env MODELSCHED_SCHEDULING) changed since the plan was made" in r.err
+    assert files[0].read_bytes() == before
+    assert run("apply", "p.json", env={"MODELSCHED_SCHEDULING": first}).code == 0
+
+
+def test_a_plan_file_whose_summary_disagrees_with_its_changes_is_refused(run: Run, files: tuple[Path, Path]) -> None:
+    run("plan", "--config", "sched.yaml", "--out", "p.json")
+    saved = json.loads(Path("p.json").read_text())
+    saved["summary"]["add"] = 99
+    Path("p.json").write_text(json.dumps(saved))
+    r = run("show", "p.json")
+    assert r.code == 1
+    assert "summary says 99 to add" in r.err

@@ -23,9 +23,15 @@ class Tty(io.StringIO):
         (io.StringIO(), False, {}, False),
         (Tty(), True, {}, False),
         (Tty(), False, {"NO_COLOR": "1"}, False),
-        (Tty(), False, {"NO_COLOR": ""}, False),
+        (Tty(), False, {"NO_COLOR": ""}, True),
     ],
-    ids=["a terminal gets colour", "a pipe gets none", "--no-color wins", "NO_COLOR wins", "NO_COLOR set empty wins"],
+    ids=[
+        "a terminal gets colour",
+        "a pipe gets none",
+        "--no-color wins",
+        "NO_COLOR wins",
+        "NO_COLOR set empty is unset",
+    ],
 )
 def test_colour_rules(stream: io.StringIO, flag: bool, env: dict[str, str], expected: bool) -> None:
     assert use_colour(stream, flag, env) is expected

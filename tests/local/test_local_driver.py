@@ -84,7 +84,7 @@ def test_a_crash_while_writing_leaves_the_old_file_intact(tmp_path: Path, monkey
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(StateError, match="cannot write: disk on fire; the file was not changed"):
         drv.apply(p, lambda _: None)
     assert drv.path.read_text() == STATE
     assert [f.name for f in tmp_path.iterdir() if f.suffix == ".tmp"] == []
@@ -188,3 +188,30 @@ def test_two_concurrent_applies_of_one_plan_apply_exactly_once(tmp_path: Path) -
         t.join()
     assert sorted(outcomes) == ["applied", "stale"]
     assert plan_for(drv, spread("llm", tier="gpu"), bounded("asr", 1, 0)).changes == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{nodes: [{name: g1, labels: {tier: gpu}}], replicas: []}\n",
+        '{"nodes": [{"name": "g1", "labels": {"tier": "gpu"}}], "replicas": []}\n',
+        "{replicas: [], nodes: [{name: g1, labels: {tier: gpu}}]}\n",
+        "  nodes:\n    - {name: g1, labels: {tier: gpu}}\n  replicas: []\n",
+    ],
+    ids=["a flow-style root", "JSON syntax in a .yaml file", "replicas before nodes in flow style", "indented keys"],
+)
+def test_unusual_yaml_layouts_keep_every_node(tmp_path: Path, text: str) -> None:
+    drv = make(tmp_path, text)
+    report = drv.apply(plan_for(drv, spread("llm", tier="gpu")), lambda _: None)
+    assert report.ok
+    obs = drv.observe(desired())
+    assert [n.name for n in obs.nodes] == ["g1"]
+    assert obs.replicas == {"llm": ["g1"]}
+
+
+def test_comments_between_the_replicas_block_and_the_next_key_survive(tmp_path: Path) -> None:
+    text = "replicas:\n  - {model: llm, node: g9}\n  # about the nodes below\nnodes:\n  - {name: g1}\n"
+    drv = make(tmp_path, text)
+    drv.apply(plan_for(drv, spread("llm")), lambda _: None)
+    expected = "replicas:\n  - {model: llm, node: g1}\n  # about the nodes below\nnodes:\n  - {name: g1}\n"
+    assert drv.path.read_text() == expected

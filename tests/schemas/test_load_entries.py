@@ -146,9 +146,9 @@ INVALID = [
         id="a label value is a scalar",
     ),
     pytest.param(
-        '{"model_name": "m", "node_selector": {"tier": null}}',
-        'entry 0 (m): node_selector "tier" has no value (write "" for an empty value)',
-        id="a null label value is an error",
+        '{"model_name": "m", "min_replicas": 2147483648}',
+        "entry 0 (m): min_replicas must be <= 2147483647",
+        id="counts fit a 32-bit int",
     ),
     pytest.param(
         '{"model_name": "m", "node_selector": {"": "gpu"}}',
@@ -193,6 +193,9 @@ VALID: list[Any] = [
     pytest.param('"replicas": ""', {"spread": False}, id="an empty replicas does not spread"),
     pytest.param('"replicas": false', {"spread": False}, id="replicas false does not spread"),
     pytest.param('"replicas": null', {"spread": False}, id="replicas null does not spread"),
+    pytest.param(
+        '"node_selector": {"tier": null}', {"node_selector": {"tier": ""}}, id="a null label is empty"
+    ),
     pytest.param('"spread_all": true', {"spread": True}, id="spread_all spreads"),
     pytest.param('"spread_all": true, "replicas": "auto"', {"spread": True}, id="spread_all is or-ed with replicas"),
     pytest.param(

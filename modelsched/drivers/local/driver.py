@@ -70,7 +70,7 @@ class LocalDriver:
             if self.fmt == "json":
                 text = store.render_json(doc, replicas)
             else:
-                text = store.render_yaml(store.decode(data, self.path), replicas)
+                text = store.render_yaml(store.decode(data, self.path), doc, replicas)
             store.write_atomic(self.path, text)
         progress(f"wrote {self.path}")
         return ApplyReport(applied=list(plan.changes))

@@ -61,6 +61,9 @@ def locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+_ReadBack: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
 def _replicas_yaml(replicas: list[dict[str, str]]) -> str:
     if not replicas:
         return "replicas: []\n"
@@ -71,30 +74,44 @@ def _replicas_yaml(replicas: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_yaml(original: str, replicas: list[dict[str, str]]) -> str:
-    """Replace the top-level `replicas:` block of `original` (or append one).
-
-    The block runs from the `replicas:` line to the next top-level key (or the end),
-    less the blank and column-0 comment lines just before that key, which stay.
-    """
+def _splice_yaml(original: str, block: str) -> str | None:
+    """Replace the top-level block-style `replicas:` entry in place; None when the layout
+    is not one we can splice safely (flow-style root, indented keys, no such key)."""
     root = yaml.compose(original, Loader=yaml.SafeLoader)
-    block = _replicas_yaml(replicas)
-    if isinstance(root, yaml.MappingNode):
-        keys = [k for k, _ in root.value]
-        for i, key in enumerate(keys):
-            if not (isinstance(key, yaml.ScalarNode) and key.value == "replicas"):
-                continue
-            start = original.rfind("\n", 0, key.start_mark.index) + 1
-            if i + 1 < len(keys):
-                stop = original.rfind("\n", 0, keys[i + 1].start_mark.index) + 1
-            else:
-                stop = len(original)
-            lines = original[start:stop].splitlines(keepends=True)
-            while len(lines) > 1 and (not lines[-1].strip() or lines[-1].startswith("#")):
-                stop -= len(lines.pop())
-            return original[:start] + block + original[stop:]
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        return None
+    keys = [k for k, _ in root.value]
+    if any(k.start_mark.column != 0 for k in keys):
+        return None
+    for i, key in enumerate(keys):
+        if not (isinstance(key, yaml.ScalarNode) and key.value == "replicas"):
+            continue
+        start = key.start_mark.index
+        stop = keys[i + 1].start_mark.index if i + 1 < len(keys) else len(original)
+        lines = original[start:stop].splitlines(keepends=True)
+        # Blank and comment lines just before the next key belong to what follows: keep them.
+        while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+            stop -= len(lines.pop())
+        return original[:start] + block + original[stop:]
     sep = "" if not original or original.endswith("\n") else "\n"
     return original + sep + block
+
+
+def render_yaml(original: str, doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
+    """The new state text: `original` with only its `replicas:` block replaced, so comments
+    and layout elsewhere survive. The result is parsed back and must hold exactly `doc`
+    with the new replicas; if splicing cannot guarantee that (an unusual layout), the
+    whole document is written out instead (correct data, comments lost)."""
+    spliced = _splice_yaml(original, _replicas_yaml(replicas)) if original.strip() else None
+    want = {**doc, "replicas": replicas}
+    if spliced is not None:
+        try:
+            if yaml.load(spliced, Loader=_ReadBack) == want:
+                return spliced
+        except yaml.YAMLError:
+            pass
+    ordered = {k: want[k] for k in ("nodes", "replicas") if k in want}
+    return yaml.dump(ordered, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 def render_json(doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
@@ -104,6 +121,15 @@ def render_json(doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        raise StateError(
+            f"cluster state {path}: cannot write: {exc.strerror or exc}; the file was not changed"
+        ) from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
     directory = path.parent
     mode = 0o644
     with contextlib.suppress(OSError):
