@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
 from modelsched.cli import compose
 from modelsched.cli.commands import emit, errors_in, read_config, read_plan_file
+from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import config_option, debug_option, driver_options, no_color_option, prune_option
 from modelsched.drivers.base import ApplyReport, Driver
 from modelsched.errors import ModelschedError, PlanFileError, StalePlanError
@@ -103,7 +105,10 @@ def _run(drv: Driver, plan: Plan) -> None:
 @driver_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @prune_option
+@click.option("--wait/--no-wait", default=True, help="Nomad: wait until allocations match the plan.")
+@click.option("--timeout", "wait_timeout", type=float, default=300.0, show_default=True, help="Nomad: seconds to wait.")
 @no_color_option
+@nomad_options
 @debug_option
 def apply(
     planfile: str | None,
@@ -112,14 +117,25 @@ def apply(
     state: str | None,
     auto_approve: bool,
     prune: bool | None,
+    wait: bool,
+    wait_timeout: float,
     no_color: bool,
+    nomad_opts: dict[str, Any],
 ) -> None:
     """Apply a saved plan, or plan now and apply after confirmation."""
     env = os.environ
     if planfile is not None:
         saved = read_plan_file(planfile)
         _check_saved_plan(saved, driver, prune, config)
-        drv = compose.build_driver(saved.driver, state=state, env=env, plan_cluster=saved.cluster)
+        drv = compose.build_driver(
+            saved.driver,
+            state=state,
+            nomad_opts=nomad_opts,
+            env=env,
+            plan_cluster=saved.cluster,
+            wait=wait,
+            wait_timeout=wait_timeout,
+        )
         if drv.cluster() != saved.cluster:
             raise PlanFileError(
                 f"the plan file was made for cluster {saved.cluster}, not {drv.cluster()}; nothing was applied"
@@ -128,7 +144,9 @@ def apply(
         return
     desired = read_config(config)
     name = compose.driver_name(driver, env)
-    drv = compose.build_driver(name, state=state, env=env)
+    drv = compose.build_driver(
+        name, state=state, nomad_opts=nomad_opts, env=env, wait=wait, wait_timeout=wait_timeout
+    )
     fresh = compose.plan_with(drv, desired, prune=bool(prune))
     emit(fresh, "text", no_color)
     if errors_in(fresh) or not fresh.has_changes:

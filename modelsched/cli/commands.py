@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from modelsched.cli import compose, output
+from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import (
     config_option,
     debug_option,
@@ -86,7 +88,13 @@ def errors_in(plan: Plan) -> int:
     help="Exit 0 when there are no changes, 2 when there are (1 on error).",
 )
 @prune_option
+@click.option(
+    "--server-dry-run",
+    is_flag=True,
+    help="Nomad: also ask Nomad's plan endpoint about each changed job.",
+)
 @no_color_option
+@nomad_options
 @debug_option
 def plan(
     config: str | None,
@@ -96,12 +104,16 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     prune: bool | None,
+    server_dry_run: bool,
     no_color: bool,
+    nomad_opts: dict[str, Any],
 ) -> None:
     """Show the per-node replica changes that apply would make."""
     desired = read_config(config)
     name = compose.driver_name(driver, os.environ)
-    drv = compose.build_driver(name, state=state, env=os.environ)
+    drv = compose.build_driver(
+        name, state=state, nomad_opts=nomad_opts, env=os.environ, server_dry_run=server_dry_run
+    )
     the_plan = compose.plan_with(drv, desired, prune=bool(prune))
     if out:
         write_plan_file(out, the_plan)

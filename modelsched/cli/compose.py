@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from modelsched.drivers.base import Driver
 from modelsched.drivers.local import LocalDriver
@@ -18,7 +19,7 @@ from modelsched.planner import plan as make_plan
 from modelsched.schemas.entry import Desired
 from modelsched.schemas.plan import Plan
 
-DRIVERS = ("local",)
+DRIVERS = ("local", "nomad")
 
 
 def driver_name(option: str | None, env: Mapping[str, str]) -> str:
@@ -44,18 +45,33 @@ def build_driver(
     *,
     state: str | None,
     env: Mapping[str, str],
+    nomad_opts: dict[str, Any] | None = None,
     plan_cluster: dict[str, str] | None = None,
+    server_dry_run: bool = False,
+    wait: bool = True,
+    wait_timeout: float = 300.0,
 ) -> Driver:
-    if name != "local":
-        raise ModelschedError(f"unknown driver {name!r} (expected one of: {', '.join(DRIVERS)})")
-    if plan_cluster is not None:
-        recorded = Path(plan_cluster.get("state", ""))
-        if state is not None and Path(state).absolute() != recorded:
-            raise PlanFileError(
-                f"--state {Path(state).absolute()} contradicts the plan file, which was made for {recorded}"
-            )
-        return LocalDriver(recorded)
-    return LocalDriver(state_path(state, env))
+    if name == "local":
+        if plan_cluster is not None:
+            recorded = Path(plan_cluster.get("state", ""))
+            if state is not None and Path(state).absolute() != recorded:
+                raise PlanFileError(
+                    f"--state {Path(state).absolute()} contradicts the plan file, which was made for {recorded}"
+                )
+            return LocalDriver(recorded)
+        return LocalDriver(state_path(state, env))
+    if name == "nomad":
+        from modelsched.cli.nomad_options import build_nomad_driver
+
+        return build_nomad_driver(
+            nomad_opts or {},
+            env=env,
+            plan_cluster=plan_cluster,
+            server_dry_run=server_dry_run,
+            wait=wait,
+            wait_timeout=wait_timeout,
+        )
+    raise ModelschedError(f"unknown driver {name!r} (expected one of: {', '.join(DRIVERS)})")
 
 
 def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:

@@ -16,6 +16,7 @@ import click
 from modelsched import __version__
 from modelsched.cli.apply import apply
 from modelsched.cli.commands import plan, show, validate
+from modelsched.cli.render import render
 from modelsched.errors import ModelschedError
 
 
@@ -30,6 +31,7 @@ cli.add_command(validate)
 cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(show)
+cli.add_command(render)
 
 
 def _debug(args: list[str]) -> bool:

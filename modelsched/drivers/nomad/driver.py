@@ -1,0 +1,126 @@
+"""NomadDriver: the `Driver` for HashiCorp Nomad (observe, prepare, apply).
+
+Wires the pieces: `observe` (bounded request budget), `prepare` (rendered jobs,
+operations, notes, optional server dry run) and `apply` (stale check, check-index
+registers, wait). Owns no Nomad call itself (`client` does) and never prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from modelsched.drivers.base import ApplyReport, Progress
+from modelsched.drivers.nomad import apply as apply_mod
+from modelsched.drivers.nomad import prepare as prep
+from modelsched.drivers.nomad.client import Connection, NomadClient
+from modelsched.drivers.nomad.observe import Query, Snapshot, observe
+from modelsched.drivers.nomad.render import load_template
+from modelsched.errors import PlanFileError, StalePlanError
+from modelsched.schemas.cluster import Observed
+from modelsched.schemas.entry import Desired
+from modelsched.schemas.plan import Plan
+
+DATA_VERSION = 1
+
+
+class NomadDriver:
+    name = "nomad"
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        job_template: str | None = None,
+        adopt: bool = False,
+        server_dry_run: bool = False,
+        wait: bool = True,
+        wait_timeout: float = 300.0,
+    ) -> None:
+        self.conn = conn
+        self.client = NomadClient(conn)
+        self.job_template = job_template
+        self.adopt = adopt
+        self.server_dry_run = server_dry_run
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self._last: Snapshot | None = None
+
+    def cluster(self) -> dict[str, str]:
+        return {
+            "address": self.conn.address,
+            "region": self.conn.region or "",
+            "namespace": self.conn.namespace or "",
+        }
+
+    def _use_config_defaults(self, desired: Desired) -> None:
+        """The config's `nomad.namespace` / `nomad.region` apply when neither an option, the
+        plan file nor NOMAD_NAMESPACE / NOMAD_REGION set them."""
+        settings = desired.settings.nomad
+        ns = self.conn.namespace or settings.namespace
+        region = self.conn.region or settings.region
+        if (ns, region) != (self.conn.namespace, self.conn.region):
+            self.conn = dataclasses.replace(self.conn, namespace=ns, region=region)
+            self.client = NomadClient(self.conn)
+
+    def observe(self, desired: Desired) -> Observed:
+        self._use_config_defaults(desired)
+        snap = observe(self.client, Query.from_desired(desired, adopt=self.adopt))
+        self._last = snap
+        return snap.observed
+
+    def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
+        snap = self._last
+        if snap is None or snap.observed is not observed:
+            snap = observe(self.client, Query.from_desired(desired, adopt=self.adopt))
+        template = load_template(self.job_template or desired.settings.nomad.job_template)
+        ops, jobs = prep.build_all(
+            plan, desired, snap, template, namespace=self.conn.namespace, region=self.conn.region
+        )
+        # A model the driver will not manage must stop apply: make its diagnostic an error
+        # whatever level the planner gave it.
+        blocked = snap.observed.blocked
+        diags = [
+            d.model_copy(update={"level": "error"}) if d.message == blocked.get(d.model or "") else d
+            for d in plan.diagnostics
+        ]
+        if self.server_dry_run:
+            ops, extra = prep.server_dry_run(self.client, plan, ops, jobs)
+            diags += extra
+        data: dict[str, Any] = {
+            "version": DATA_VERSION,
+            "query": Query.from_desired(desired, adopt=self.adopt).to_data(),
+            "namespace": self.conn.namespace or "",
+            "region": self.conn.region or "",
+            "jobs": jobs,
+        }
+        return plan.model_copy(
+            update={
+                "changes": prep.annotate(plan, desired, snap.observed),
+                "operations": ops,
+                "diagnostics": diags,
+                "driver_data": data,
+            }
+        )
+
+    def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
+        data = plan.driver_data
+        if not isinstance(data, dict) or data.get("version") != DATA_VERSION or "query" not in data:
+            raise PlanFileError("the plan has no Nomad driver data (made by another driver or version); plan again")
+        query = Query.from_data(data["query"])
+        progress(f"nomad: re-observing {self.conn.address}")
+        snap = observe(self.client, query)
+        if snap.observed.fingerprint != plan.observed_fingerprint:
+            raise StalePlanError(
+                f"Nomad cluster at {self.conn.address} changed since the plan was made (nodes, labels, jobs or "
+                "allocations); nothing was applied: run `modelsched plan` again"
+            )
+        jobs = dict(data.get("jobs") or {})
+        for job_id, job in jobs.items():
+            info = snap.ownership.jobs.get(job_id)
+            if (info.modify_index if info else 0) != int(job["modify_index"]) and job["action"] != "replace":
+                raise StalePlanError(
+                    f"Nomad job {job_id} at {self.conn.address} changed since the plan was made; "
+                    "nothing was applied: run `modelsched plan` again"
+                )
+        return apply_mod.run(self.client, plan, jobs, progress, wait=self.wait, timeout=self.wait_timeout)

@@ -1,0 +1,110 @@
+"""Job templates: load a Jinja2 template and render it (sandboxed, StrictUndefined) to a dict.
+
+Owns template lookup (--job-template > config `nomad.job_template` > the packaged
+default), the rendering context, and located errors: every problem names the template
+file and line. It does not add placement fields nor validate the job (`jobspec`).
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from modelsched.errors import ConfigError
+from modelsched.schemas.entry import Entry
+
+DEFAULT_TEMPLATE = "default.nomad.json.j2"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A loaded template: its display name (a path, or `<builtin default>`) and source."""
+
+    name: str
+    source: str
+
+
+def load_template(path: str | None) -> Template:
+    if path is None:
+        ref = resources.files("modelsched.drivers.nomad").joinpath("templates", DEFAULT_TEMPLATE)
+        return Template(f"<builtin {DEFAULT_TEMPLATE}>", ref.read_text(encoding="utf-8"))
+    p = Path(path)
+    try:
+        return Template(str(p), p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"job template {p}: cannot read it: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"job template {p}: not UTF-8 text"]) from None
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    # Sandboxed: a template cannot reach Python internals; StrictUndefined: a typo in a
+    # variable name is an error, not an empty string.
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+
+    def tojson(value: Any, indent: int | None = None) -> str:
+        """JSON text for any value: strings become quoted, escaped data (no HTML escaping)."""
+        if isinstance(value, jinja2.Undefined):  # StrictUndefined is not caught by json.dumps
+            value._fail_with_undefined_error()
+        return json.dumps(value, indent=indent, ensure_ascii=False)
+
+    env.filters["tojson"] = tojson
+    return env
+
+
+def _template_line(name: str) -> int | None:
+    """The template line of the innermost frame that ran template code (Jinja rewrites
+    tracebacks so template frames carry the template's file name and line)."""
+    line = None
+    for frame in traceback.extract_tb(__import__("sys").exc_info()[2]):
+        if frame.filename == name:
+            line = frame.lineno
+    return line
+
+
+def context(entry: Entry, job_id: str) -> dict[str, Any]:
+    return {"model": entry.model_name, "job_id": job_id, "entry": entry.contract(), "vars": dict(entry.vars)}
+
+
+def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, Any]:
+    """Render one model's job body (a JSON object) from the template."""
+    env = _environment()
+    where = f"job template {template.name}"
+    try:
+        compiled = env.from_string(template.source)
+        compiled.filename = template.name
+        text = compiled.render(context(entry, job_id))
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError([f"{where}:{exc.lineno}: syntax error: {exc.message}"]) from None
+    except jinja2.TemplateError as exc:
+        line = _template_line(template.name)
+        at = f":{line}" if line else ""
+        raise ConfigError([f"{where}{at}: {exc} (rendering model {entry.model_name!r})"]) from None
+    except (TypeError, ValueError) as exc:
+        line = _template_line(template.name)
+        at = f":{line}" if line else ""
+        problem = f"{where}{at}: {type(exc).__name__}: {exc} (rendering model {entry.model_name!r})"
+        raise ConfigError([problem]) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            [
+                f"{where}: the output for model {entry.model_name!r} is not JSON "
+                f"(rendered line {exc.lineno}, column {exc.colno}: {exc.msg}); use `| tojson` for values"
+            ]
+        ) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([f"{where}: the output for model {entry.model_name!r} must be a JSON object (a Nomad Job)"])
+    if "Job" in doc and isinstance(doc["Job"], dict) and len(doc) == 1:
+        doc = doc["Job"]  # accept the `{"Job": {...}}` wrapper Nomad's API uses
+    return doc

@@ -1,0 +1,336 @@
+"""End to end against the Nomad API test server: plan, apply, re-plan; cluster events;
+staleness, conflicts, refused tokens, outages; pinned placement; ownership; pruning."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from modelsched.errors import DriverError, StalePlanError
+from modelsched.schemas.entry import Entry
+from tests.nomad.flow import TOKEN, apply, desired, driver, make
+
+
+def gpu(i: int) -> str:
+    return f"gpu-{i}"
+
+
+@pytest.fixture
+def cluster(nomad_sim: Any) -> dict[str, str]:
+    """Mixed cluster: 3 tier=gpu, 2 tier=cpu nodes, one of them in another datacenter."""
+    ids = {}
+    for i in (1, 2, 3):
+        ids[gpu(i)] = nomad_sim.add_node(gpu(i), meta={"tier": "gpu"})
+    ids["cpu-1"] = nomad_sim.add_node("cpu-1", meta={"tier": "cpu"})
+    ids["cpu-2"] = nomad_sim.add_node("cpu-2", meta={"tier": "cpu"}, datacenter="dc2")
+    return ids
+
+
+LOCALAI = (
+    Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True),
+    Entry(model_name="nomic-embed-text", spread=True),
+    Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=1, max_replicas=0),
+)
+
+
+def nodes_of(sim: Any, job_id: str) -> list[str]:
+    return sorted(a["NodeID"] for a in sim.allocations(job_id=job_id))
+
+
+def test_localai_file_on_mixed_gpu_cpu_cluster_plan_apply_replan_is_empty(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(*LOCALAI)
+    p = make(drv, want)
+    assert p.summary.add == 3 + 5 + 1 and p.summary.remove == 0
+    assert {op.action for op in p.operations} == {"register"}
+    whisper_add = [c for c in p.changes if c.model == "whisper"]
+    assert whisper_add[0].note and "Nomad may place it" in whisper_add[0].note
+    report, lines = apply(drv, p)
+    assert report.ok, (report.errors, report.failed)
+    assert len(report.applied) == 9 and any("registered job modelsched-gpt-oss" in x for x in lines)
+    assert nodes_of(nomad_sim, "modelsched-gpt-oss") == sorted(cluster[gpu(i)] for i in (1, 2, 3))
+    assert len(nomad_sim.allocations(job_id="modelsched-nomic-embed-text")) == 5
+    job = nomad_sim.job("modelsched-whisper")
+    assert job["Type"] == "service" and job["TaskGroups"][0]["Count"] == 1
+    again = make(drv, want)
+    assert not again.has_changes, (again.changes, again.operations)
+
+
+def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(*LOCALAI, Entry(model_name="bert", node_selector={"tier": "cpu"}, spread=True))
+    apply(drv, make(drv, want))
+    nomad_sim.reset_requests()
+    drv.observe(want)
+    paths = [(m, p) for m, p, _ in nomad_sim.requests]
+    # nodes + 2 Meta selectors (tier=gpu, tier=cpu; the empty one is free) + jobs + allocations
+    assert len(paths) == 1 + 2 + 1 + 1, paths
+    assert sum(1 for _, p in paths if p == "/v1/nodes") == 3
+    assert all(m == "GET" for m, _ in paths)
+
+
+def test_node_joins_leaves_and_relabels_between_runs(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(LOCALAI[0])
+    apply(drv, make(drv, want))
+    new = nomad_sim.add_node("gpu-4", meta={"tier": "gpu"})
+    nomad_sim.remove_node(cluster["gpu-1"])
+    nomad_sim.set_meta(cluster["gpu-2"], {"tier": "cpu"})
+    p = make(drv, want)
+    got = sorted((c.action, c.node, c.reason) for c in p.changes)
+    # The system job follows the cluster by itself, so only what Nomad has not done yet shows.
+    assert ("add", "gpu-4", "spread") in got or new in nodes_of(nomad_sim, "modelsched-gpt-oss")
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert nodes_of(nomad_sim, "modelsched-gpt-oss") == sorted([cluster["gpu-3"], new])
+    assert not make(drv, want).has_changes
+
+
+def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    p = make(drv, desired(*LOCALAI))
+    nomad_sim.add_node("late", meta={"tier": "gpu"})
+    with pytest.raises(StalePlanError, match="changed since the plan"):
+        apply(drv, p)
+    assert nomad_sim.job("modelsched-gpt-oss") is None
+
+
+def test_saved_plan_is_refused_when_a_job_changed(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(LOCALAI[2])
+    apply(drv, make(drv, want))
+    want2 = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2))
+    p = make(drv, want2)
+    job = nomad_sim.job("modelsched-whisper")
+    job["Priority"] = 70
+    nomad_sim.register_job_direct(job)
+    with pytest.raises(StalePlanError):
+        apply(drv, p)
+
+
+def test_concurrent_change_during_apply_is_refused_by_check_index(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    apply(drv, make(drv, desired(LOCALAI[2])))
+    p = make(drv, desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2)))
+    real = drv.client.register
+
+    def racing(job: dict[str, Any], index: int) -> dict[str, Any]:
+        other = nomad_sim.job("modelsched-whisper")
+        other["Priority"] = 80
+        nomad_sim.register_job_direct(other)  # someone else registers in between
+        return real(job, index)
+
+    drv.client.register = racing  # type: ignore[method-assign]
+    report, _ = apply(drv, p)
+    assert not report.ok
+    assert any("changed since the plan" in e for e in report.errors), report.errors
+    assert [c.model for c, _ in report.failed] == ["whisper"]
+    assert nomad_sim.job("modelsched-whisper")["Priority"] == 80
+
+
+def test_token_refused_names_address_and_never_the_token(nomad_sim_acl: Any) -> None:
+    nomad_sim_acl.add_node("n1", meta={"tier": "gpu"})
+    drv = driver(nomad_sim_acl.address, token="wrong-token-456")
+    with pytest.raises(DriverError) as err:
+        drv.observe(desired(*LOCALAI))
+    text = str(err.value)
+    assert "403" in text and nomad_sim_acl.address in text and "NOMAD_TOKEN" in text
+    assert "wrong-token-456" not in text
+
+
+def test_token_never_in_plan_file_or_progress(nomad_sim_acl: Any) -> None:
+    nomad_sim_acl.add_node("n1", meta={"tier": "gpu"})
+    drv = driver(nomad_sim_acl.address, token=TOKEN)
+    p = make(drv, desired(*LOCALAI))
+    report, lines = apply(drv, p)
+    assert report.ok, report.errors
+    blob = json.dumps(p.model_dump(mode="json")) + "\n".join(lines) + repr(report)
+    assert TOKEN not in blob
+
+
+def test_unreachable_server_names_the_address() -> None:
+    drv = driver("http://127.0.0.1:9")
+    with pytest.raises(DriverError, match=r"127\.0\.0\.1:9 is unreachable.*NOMAD_ADDR"):
+        drv.observe(desired(*LOCALAI))
+
+
+def test_server_down_mid_apply_reports_and_rerun_converges(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(*LOCALAI)
+    p = make(drv, want)
+    # The second job's register fails as if the server went away.
+    nomad_sim.drop(times=1, path_prefix="/v1/job/modelsched-nomic-embed-text", method="POST")
+    report, _ = apply(drv, p)
+    assert not report.ok
+    assert {c.model for c in report.applied} == {"gpt-oss"}
+    assert {c.model for c, _ in report.failed} == {"nomic-embed-text"}
+    assert {c.model for c in report.not_attempted} == {"whisper"}
+    assert any("unreachable" in e for e in report.errors)
+    report2, _ = apply(drv, make(drv, want))
+    assert report2.ok, report2.errors
+    assert not make(drv, want).has_changes
+
+
+def test_pinned_placement_keeps_untouched_allocations(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(Entry(model_name="llama", node_selector={"tier": "gpu"}, min_replicas=2, max_replicas=2,
+                         placement="pinned"))
+    p = make(drv, want)
+    planned = sorted(c.node_id for c in p.changes)
+    assert all(c.note is None for c in p.changes)
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    before = {a["NodeID"]: a["ID"] for a in nomad_sim.allocations(job_id="modelsched-llama")}
+    assert sorted(before) == planned  # what the plan says is what runs
+    # One planned node leaves the selector: the plan moves that replica only.
+    moved, kept = planned
+    nomad_sim.set_meta(moved, {"tier": "cpu"})
+    p2 = make(drv, want)
+    assert sorted((c.action, c.node_id) for c in p2.changes)[0] == ("add", sorted(
+        set(cluster[gpu(i)] for i in (1, 2, 3)) - set(planned))[0])
+    report2, _ = apply(drv, p2)
+    assert report2.ok, report2.errors
+    after = {a["NodeID"]: a["ID"] for a in nomad_sim.allocations(job_id="modelsched-llama")}
+    assert after[kept] == before[kept]  # same allocation ID: not restarted
+    assert moved not in after and len(after) == 2
+
+
+def test_type_change_replaces_the_job(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    apply(drv, make(drv, desired(LOCALAI[0])))
+    want = desired(Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, min_replicas=1, max_replicas=2))
+    p = make(drv, want)
+    assert [(op.action, op.target) for op in p.operations] == [("replace", "modelsched-gpt-oss")]
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert nomad_sim.job("modelsched-gpt-oss")["Type"] == "service"
+    assert not make(drv, want).has_changes
+
+
+def test_spec_only_change_is_an_operation_and_unchanged_jobs_get_no_request(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    apply(drv, make(drv, desired(*LOCALAI)))
+    changed = (Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True, vars={"image": "x:2"}),
+               *LOCALAI[1:])
+    p = make(drv, desired(*changed))
+    assert not p.changes and p.has_changes
+    assert [(op.action, op.target) for op in p.operations] == [("update", "modelsched-gpt-oss")]
+    nomad_sim.reset_requests()
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    touched = {path for _, path, _ in nomad_sim.requests if path.startswith("/v1/job/")}
+    assert touched == {"/v1/job/modelsched-gpt-oss"}
+    img = nomad_sim.job("modelsched-gpt-oss")["TaskGroups"][0]["Tasks"][0]["Config"]["image"]
+    assert img == "x:2"
+
+
+def test_foreign_job_with_our_name_is_blocked_unless_adopt(nomad_sim: Any, cluster: dict) -> None:
+    foreign = {"ID": "modelsched-gpt-oss", "Name": "modelsched-gpt-oss", "Type": "service", "Datacenters": ["*"],
+               "Meta": {"owner": "someone"},
+               "TaskGroups": [{"Name": "web", "Count": 1, "Tasks": [{"Name": "web", "Driver": "docker"}]}]}
+    nomad_sim.register_job_direct(foreign)
+    drv = driver(nomad_sim.address)
+    p = make(drv, desired(LOCALAI[0]))
+    assert not p.changes and not p.operations
+    assert [d.level for d in p.diagnostics if d.model == "gpt-oss"] == ["error"]
+    adopting = driver(nomad_sim.address, adopt=True)
+    p2 = make(adopting, desired(LOCALAI[0]))
+    assert [op.action for op in p2.operations] == ["replace"]  # service -> system
+
+
+def test_prune_purges_only_owned_jobs(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    apply(drv, make(drv, desired(*LOCALAI)))
+    nomad_sim.register_job_direct({"ID": "modelsched-mine-not", "Name": "modelsched-mine-not", "Type": "service",
+                                   "Datacenters": ["*"], "TaskGroups": [{"Name": "g", "Count": 1,
+                                   "Tasks": [{"Name": "t", "Driver": "docker"}]}]})
+    want = desired(LOCALAI[0])
+    assert not any(op.action == "purge" for op in make(drv, want).operations)
+    p = make(drv, want, prune=True)
+    assert sorted((op.action, op.target) for op in p.operations) == [
+        ("purge", "modelsched-nomic-embed-text"), ("purge", "modelsched-whisper")]
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert nomad_sim.job("modelsched-whisper") is None and nomad_sim.job("modelsched-mine-not") is not None
+
+
+def test_server_dry_run_shows_nomads_counters(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address, server_dry_run=True)
+    p = make(drv, desired(*LOCALAI))
+    details = {op.target: op.detail for op in p.operations}
+    assert "nomad plan: place 3" in details["modelsched-gpt-oss"]
+    assert not [d for d in p.diagnostics if "disagrees" in d.message]
+
+
+def test_wait_timeout_is_a_failure_with_what_was_done(nomad_sim: Any, cluster: dict) -> None:
+    nomad_sim.alloc_start_delay = 30.0
+    drv = driver(nomad_sim.address, wait_timeout=0.5)
+    report, lines = apply(drv, make(drv, desired(LOCALAI[0])))
+    assert not report.ok and [c.model for c, _ in report.failed] == ["gpt-oss"] * 3
+    assert any("waiting" in x for x in lines)
+
+
+def test_no_wait_returns_after_registering(nomad_sim: Any, cluster: dict) -> None:
+    nomad_sim.alloc_start_delay = 30.0
+    drv = driver(nomad_sim.address, wait=False)
+    report, _ = apply(drv, make(drv, desired(LOCALAI[0])))
+    assert report.ok and len(report.applied) == 3
+
+
+def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(LOCALAI[0])
+    apply(drv, make(drv, want))
+    nomad_sim.set_eligibility(cluster["gpu-1"], False)
+    p = make(drv, want)
+    [change] = p.changes
+    assert (change.action, change.node, change.reason) == ("remove", "gpu-1", "node_unhealthy")
+    assert change.note and "ineligible" in change.note
+    assert not p.operations  # nothing Nomad would do: no evaluation, no register
+
+
+def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True, placement="pinned"))
+    apply(drv, make(drv, want))
+    nomad_sim.set_eligibility(cluster["gpu-1"], False)
+    p = make(drv, want)
+    assert [(c.action, c.node) for c in p.changes] == [("remove", "gpu-1")]
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert cluster["gpu-1"] not in nodes_of(nomad_sim, "modelsched-gpt-oss")
+    assert not make(drv, want).has_changes
+
+
+def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_sim: Any, cluster: dict) -> None:
+    # The job only runs in dc1, but cpu-2 (dc2) carries the label: our plan and Nomad's differ.
+    drv = driver(nomad_sim.address, server_dry_run=True)
+    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
+                   datacenters=["dc1"])
+    p = make(drv, want)
+    warnings = [d.message for d in p.diagnostics if d.level == "warning" and d.model == "whisper"]
+    assert any("disagrees" in w and "place 1" in w for w in warnings), warnings
+    assert any("cannot place all allocations" in w for w in warnings), warnings
+    assert "nomad plan: place 1" in p.operations[0].detail
+
+
+def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address, wait_timeout=0.5)
+    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
+                   datacenters=["dc1"])
+    report, _ = apply(drv, make(drv, want))
+    assert not report.ok
+    reasons = {why for _, why in report.failed}
+    assert any("did not match the plan" in r and "group localai" in r for r in reasons), reasons
+
+
+def test_config_namespace_is_used_when_nothing_else_sets_it(nomad_sim: Any, cluster: dict) -> None:
+    drv = driver(nomad_sim.address)
+    p = make(drv, desired(LOCALAI[0], namespace="ml"))
+    assert p.cluster["namespace"] == "ml"
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert nomad_sim.job("modelsched-gpt-oss", namespace="ml") is not None
+    assert nomad_sim.job("modelsched-gpt-oss") is None

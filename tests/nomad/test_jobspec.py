@@ -1,0 +1,173 @@
+"""Rendered jobs: modes, golden files, schema check, injection safety, template errors, diffs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelsched.drivers.nomad import jobspec
+from modelsched.drivers.nomad.render import Template, load_template
+from modelsched.errors import ConfigError
+from modelsched.schemas.entry import Entry
+
+GOLDEN = Path(__file__).parent / "golden"
+NODE_A = "11111111-1111-4111-8111-111111111111"
+NODE_B = "22222222-2222-4222-8222-222222222222"
+
+
+def params(**kw: Any) -> jobspec.JobParams:
+    base: dict[str, Any] = dict(
+        job_id="modelsched-m", namespace=None, region=None, datacenters=("*",), node_pool=None,
+        placement="scheduler", count=2, matching=3,
+    )
+    base.update(kw)
+    return jobspec.JobParams(**base)
+
+
+def build(entry: Entry, **kw: Any) -> dict[str, Any]:
+    return jobspec.build_job(entry, load_template(None), params(**kw))
+
+
+CASES = {
+    "spread-scheduler": (Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True), {}),
+    "bounded-scheduler": (
+        Entry(model_name="whisper", node_selector={"tier": "cpu", "node.class": "small"}, min_replicas=1,
+              max_replicas=3, vars={"image": "localai/localai:v2.20", "resources": {"cpu": 500, "memory_mb": 1024}}),
+        {"count": 2},
+    ),
+    "bounded-unbounded-max": (Entry(model_name="bert", min_replicas=1), {"count": 1, "matching": 4}),
+    "pinned": (
+        Entry(model_name="llama", node_selector={"tier": "gpu"}, min_replicas=2, max_replicas=2,
+              placement="pinned", vars={"resources": {"gpu": 1}}),
+        {"placement": "pinned", "pinned_nodes": (NODE_B, NODE_A), "namespace": "ml", "region": "eu"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rendered_job_matches_golden_file(name: str) -> None:
+    entry, kw = CASES[name]
+    job = build(entry, **{"job_id": "modelsched-" + entry.model_name, **kw})
+    text = json.dumps({"Job": job}, indent=2, sort_keys=True) + "\n"
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text(), f"golden {path.name} differs; UPDATE_GOLDEN=1 to refresh after review"
+
+
+def test_spread_is_a_system_job_with_one_constraint_per_selector_pair() -> None:
+    job = build(Entry(model_name="m", node_selector={"tier": "gpu", "node.datacenter": "dc1"}, spread=True))
+    assert job["Type"] == "system" and job["TaskGroups"][0]["Count"] == 1
+    assert job["Constraints"] == [
+        {"LTarget": "${node.datacenter}", "RTarget": "dc1", "Operand": "="},
+        {"LTarget": "${meta.tier}", "RTarget": "gpu", "Operand": "="},
+    ]
+    assert "Scaling" not in job["TaskGroups"][0]
+
+
+def test_bounded_is_a_service_job_with_count_distinct_hosts_and_scaling() -> None:
+    job = build(Entry(model_name="m", min_replicas=1, max_replicas=5), count=3)
+    group = job["TaskGroups"][0]
+    assert job["Type"] == "service" and group["Count"] == 3
+    assert group["Scaling"] == {"Min": 1, "Max": 5, "Enabled": True}
+    assert {"LTarget": "", "RTarget": "true", "Operand": "distinct_hosts"} in group["Constraints"]
+
+
+def test_min_above_what_fits_keeps_scaling_valid() -> None:
+    job = build(Entry(model_name="m", min_replicas=5, max_replicas=8), count=2, matching=2)
+    assert job["TaskGroups"][0]["Scaling"] == {"Min": 2, "Max": 8, "Enabled": True}
+
+
+def test_pinned_is_a_system_job_restricted_to_the_planned_node_ids() -> None:
+    job = build(Entry(model_name="m", min_replicas=1), placement="pinned", pinned_nodes=(NODE_B, NODE_A))
+    assert job["Type"] == "system"
+    assert job["Constraints"][-1] == {
+        "LTarget": "${node.unique.id}", "RTarget": f"{NODE_A},{NODE_B}", "Operand": "set_contains_any"
+    }
+
+
+def test_pinned_with_no_node_matches_nothing() -> None:
+    job = build(Entry(model_name="m"), placement="pinned", pinned_nodes=())
+    assert job["Constraints"][-1] == {"LTarget": "${node.unique.id}", "RTarget": "", "Operand": "="}
+
+
+def test_ownership_meta_and_hash() -> None:
+    job = build(Entry(model_name="m", spread=True))
+    assert job["Meta"]["modelsched_managed"] == "true" and job["Meta"]["modelsched_model"] == "m"
+    assert job["Meta"]["modelsched_spec_hash"] == jobspec.spec_hash(job)
+    other = build(Entry(model_name="m", spread=True, vars={"image": "x"}))
+    assert other["Meta"]["modelsched_spec_hash"] != job["Meta"]["modelsched_spec_hash"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        Entry(model_name="m", node_selector={"tier": "${node.unique.id}"}, spread=True),
+        Entry(model_name="m", node_selector={"ti}er": "gpu"}, spread=True),
+        Entry(model_name="m", node_selector={"a b": "gpu"}, spread=True),
+        Entry(model_name="${attr.kernel.name}", spread=True),
+    ],
+    ids=["interpolation in a value", "brace in a key", "space in a key", "interpolation in a model name"],
+)
+def test_label_data_can_never_become_nomad_syntax(entry: Entry) -> None:
+    with pytest.raises(ConfigError):
+        build(entry)
+
+
+def test_values_with_quotes_stay_data() -> None:
+    job = build(Entry(model_name='we"ird', node_selector={"tier": 'g"pu,x'}, spread=True))
+    assert job["Constraints"][0]["RTarget"] == 'g"pu,x'
+    assert job["TaskGroups"][0]["Tasks"][0]["Env"]["LOCALAI_MODEL"] == 'we"ird'
+
+
+def test_unknown_field_from_a_template_is_rejected_naming_the_template() -> None:
+    tpl = Template("my.j2", '{"TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker"}],'
+                            ' "Constraint": []}]}')
+    with pytest.raises(ConfigError, match=r"my\.j2.*TaskGroups\.0\.Constraint: unknown field"):
+        jobspec.build_job(Entry(model_name="m", spread=True), tpl, params())
+
+
+def test_template_error_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.nomad.json.j2"
+    path.write_text('{\n"TaskGroups": [\n{{ vars.missing | tojson }}\n]}\n')
+    with pytest.raises(ConfigError, match=r"t\.nomad\.json\.j2:3: .*missing"):
+        jobspec.build_job(Entry(model_name="m", spread=True), load_template(str(path)), params())
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.j2"
+    path.write_text("{\n{% if %}\n}")
+    with pytest.raises(ConfigError, match=r"bad\.j2:2: syntax error"):
+        load_and_build(path)
+
+
+def load_and_build(path: Path) -> None:
+    jobspec.build_job(Entry(model_name="m", spread=True), load_template(str(path)), params())
+
+
+def test_template_is_sandboxed(tmp_path: Path) -> None:
+    path = tmp_path / "evil.j2"
+    path.write_text("{{ vars.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(ConfigError, match=r"evil\.j2"):
+        load_and_build(path)
+
+
+def test_missing_template_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_template(str(tmp_path / "nope.j2"))
+
+
+def test_diff_ignores_server_defaults_and_our_hash() -> None:
+    job = build(Entry(model_name="m", min_replicas=1, max_replicas=3))
+    running = json.loads(json.dumps(job))
+    running.update({"Priority": 50, "Region": "global", "Status": "running", "JobModifyIndex": 7})
+    running["TaskGroups"][0]["RestartPolicy"] = {"Attempts": 2}
+    running["TaskGroups"][0]["Tasks"][0]["Resources"]["DiskMB"] = 0
+    running["Meta"]["modelsched_spec_hash"] = "sha256:old"
+    assert jobspec.differs(job, running) == []
+    running["TaskGroups"][0]["Count"] = 1
+    assert jobspec.differs(job, running) == ["root['TaskGroups'][0]['Count']"]
