@@ -87,6 +87,13 @@ def main() -> None:
         _, reqs = measure(sim, "apply (converged, nothing to do)", lambda: drv.apply(p2, lambda _m: None))
         job_reqs = [r for r in reqs if r[1].startswith("/v1/job/")]
         print(f"  requests for unchanged jobs: {len(job_reqs)}")
+        first = want.entries[1]
+        changed = Desired(entries=(first.model_copy(update={"vars": {"image": "localai/localai:v9"}}),
+                                   *want.entries[:1], *want.entries[2:]))
+        p3, _ = measure(sim, "observe + plan (1 job spec changed)", lambda: plan_once(drv, changed))
+        _, reqs = measure(sim, "apply (1 job spec changed)", lambda: drv.apply(p3, lambda _m: None))
+        touched = sorted({path for _, path, _ in reqs if path.startswith("/v1/job/")})
+        print(f"  operations={len(p3.operations)}; job paths touched: {touched}")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,15 @@ def test_token_echoed_by_a_server_is_scrubbed(client: NomadClient) -> None:
 
 def test_connection_repr_hides_the_token() -> None:
     assert TOKEN not in repr(Connection(token=TOKEN)) and TOKEN not in str(Connection(token=TOKEN))
+
+
+def test_evaluate_asks_nomad_to_reconcile_a_job(nomad_sim) -> None:  # type: ignore[no-untyped-def]
+    nomad_sim.add_node("n1", meta={"tier": "gpu"})
+    job = {"ID": "j", "Name": "j", "Type": "system", "Datacenters": ["*"],
+           "TaskGroups": [{"Name": "g", "Count": 1, "Tasks": [{"Name": "t", "Driver": "docker"}]}]}
+    nomad_sim.register_job_direct(job)
+    before = len(nomad_sim.evaluations("j"))
+    got = NomadClient(Connection(address=nomad_sim.address)).evaluate("j")
+    assert got["EvalID"]
+    assert len(nomad_sim.evaluations("j")) == before + 1
+    assert ("POST", "/v1/job/j/evaluate") in [(m, p) for m, p, _ in nomad_sim.requests]

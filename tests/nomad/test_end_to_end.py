@@ -4,6 +4,7 @@ staleness, conflicts, refused tokens, outages; pinned placement; ownership; prun
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from modelsched.errors import DriverError, StalePlanError
 from modelsched.schemas.entry import Entry
 from tests.nomad.flow import TOKEN, apply, desired, driver, make
+
+Ids = dict[str, str]
 
 
 def gpu(i: int) -> str:
@@ -39,7 +42,7 @@ def nodes_of(sim: Any, job_id: str) -> list[str]:
     return sorted(a["NodeID"] for a in sim.allocations(job_id=job_id))
 
 
-def test_localai_file_on_mixed_gpu_cpu_cluster_plan_apply_replan_is_empty(nomad_sim: Any, cluster: dict) -> None:
+def test_localai_file_on_mixed_gpu_cpu_cluster_plan_apply_replan_is_empty(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(*LOCALAI)
     p = make(drv, want)
@@ -58,7 +61,7 @@ def test_localai_file_on_mixed_gpu_cpu_cluster_plan_apply_replan_is_empty(nomad_
     assert not again.has_changes, (again.changes, again.operations)
 
 
-def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: dict) -> None:
+def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(*LOCALAI, Entry(model_name="bert", node_selector={"tier": "cpu"}, spread=True))
     apply(drv, make(drv, want))
@@ -71,24 +74,48 @@ def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: d
     assert all(m == "GET" for m, _ in paths)
 
 
-def test_node_joins_leaves_and_relabels_between_runs(nomad_sim: Any, cluster: dict) -> None:
+def test_spread_follows_joins_leaves_and_relabels_by_itself(nomad_sim: Any, cluster: Ids) -> None:
+    """Scheduler-chosen spread = a system job: Nomad follows the cluster, the next plan is empty."""
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[0])
     apply(drv, make(drv, want))
     new = nomad_sim.add_node("gpu-4", meta={"tier": "gpu"})
     nomad_sim.remove_node(cluster["gpu-1"])
     nomad_sim.set_meta(cluster["gpu-2"], {"tier": "cpu"})
-    p = make(drv, want)
-    got = sorted((c.action, c.node, c.reason) for c in p.changes)
-    # The system job follows the cluster by itself, so only what Nomad has not done yet shows.
-    assert ("add", "gpu-4", "spread") in got or new in nodes_of(nomad_sim, "modelsched-gpt-oss")
-    report, _ = apply(drv, p)
-    assert report.ok, report.errors
     assert nodes_of(nomad_sim, "modelsched-gpt-oss") == sorted([cluster["gpu-3"], new])
     assert not make(drv, want).has_changes
 
 
-def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: dict) -> None:
+@pytest.mark.parametrize("mode", ["pinned spread", "pinned bounded", "scheduler bounded"])
+def test_node_joins_leaves_and_relabels_between_runs(nomad_sim: Any, cluster: Ids, mode: str) -> None:
+    if mode == "pinned spread":
+        entry = Entry(model_name="m", node_selector={"tier": "gpu"}, spread=True, placement="pinned")
+    else:
+        entry = Entry(model_name="m", node_selector={"tier": "gpu"}, min_replicas=3, max_replicas=3,
+                      placement="pinned" if mode == "pinned bounded" else None)
+    drv = driver(nomad_sim.address)
+    want = desired(entry)
+    assert apply(drv, make(drv, want))[0].ok
+    nomad_sim.remove_node(cluster["gpu-1"])
+    nomad_sim.set_meta(cluster["gpu-2"], {"tier": "cpu"})
+    new = nomad_sim.add_node("gpu-4", meta={"tier": "gpu"})
+    p = make(drv, want)
+    if mode == "pinned spread":
+        # Pinned: a new node gets nothing until the plan says so.
+        assert [(c.action, c.node) for c in p.changes] == [("add", "gpu-4")]
+    elif mode == "pinned bounded":
+        assert [(c.action, c.node) for c in p.changes] == [("add", "gpu-4")]
+        assert "set_contains_any" in json.dumps(p.driver_data)
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    if mode != "scheduler bounded":
+        assert nodes_of(nomad_sim, "modelsched-m") == sorted([cluster["gpu-3"], new])
+    else:
+        assert len(nodes_of(nomad_sim, "modelsched-m")) == 2  # only two gpu nodes are left
+    assert not make(drv, want).has_changes
+
+
+def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     p = make(drv, desired(*LOCALAI))
     nomad_sim.add_node("late", meta={"tier": "gpu"})
@@ -97,7 +124,7 @@ def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: dict) 
     assert nomad_sim.job("modelsched-gpt-oss") is None
 
 
-def test_saved_plan_is_refused_when_a_job_changed(nomad_sim: Any, cluster: dict) -> None:
+def test_saved_plan_is_refused_when_a_job_changed(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[2])
     apply(drv, make(drv, want))
@@ -110,19 +137,19 @@ def test_saved_plan_is_refused_when_a_job_changed(nomad_sim: Any, cluster: dict)
         apply(drv, p)
 
 
-def test_concurrent_change_during_apply_is_refused_by_check_index(nomad_sim: Any, cluster: dict) -> None:
+def test_concurrent_change_during_apply_is_refused_by_check_index(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     apply(drv, make(drv, desired(LOCALAI[2])))
     p = make(drv, desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2)))
     real = drv.client.register
 
-    def racing(job: dict[str, Any], index: int) -> dict[str, Any]:
+    def racing(job: Mapping[str, Any], index: int) -> dict[str, Any]:
         other = nomad_sim.job("modelsched-whisper")
         other["Priority"] = 80
         nomad_sim.register_job_direct(other)  # someone else registers in between
         return real(job, index)
 
-    drv.client.register = racing  # type: ignore[method-assign]
+    drv.client.register = racing  # type: ignore[method-assign,assignment]
     report, _ = apply(drv, p)
     assert not report.ok
     assert any("changed since the plan" in e for e in report.errors), report.errors
@@ -156,7 +183,7 @@ def test_unreachable_server_names_the_address() -> None:
         drv.observe(desired(*LOCALAI))
 
 
-def test_server_down_mid_apply_reports_and_rerun_converges(nomad_sim: Any, cluster: dict) -> None:
+def test_server_down_mid_apply_reports_and_rerun_converges(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(*LOCALAI)
     p = make(drv, want)
@@ -173,7 +200,7 @@ def test_server_down_mid_apply_reports_and_rerun_converges(nomad_sim: Any, clust
     assert not make(drv, want).has_changes
 
 
-def test_pinned_placement_keeps_untouched_allocations(nomad_sim: Any, cluster: dict) -> None:
+def test_pinned_placement_keeps_untouched_allocations(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(Entry(model_name="llama", node_selector={"tier": "gpu"}, min_replicas=2, max_replicas=2,
                          placement="pinned"))
@@ -197,7 +224,7 @@ def test_pinned_placement_keeps_untouched_allocations(nomad_sim: Any, cluster: d
     assert moved not in after and len(after) == 2
 
 
-def test_type_change_replaces_the_job(nomad_sim: Any, cluster: dict) -> None:
+def test_type_change_replaces_the_job(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     apply(drv, make(drv, desired(LOCALAI[0])))
     want = desired(Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, min_replicas=1, max_replicas=2))
@@ -209,7 +236,7 @@ def test_type_change_replaces_the_job(nomad_sim: Any, cluster: dict) -> None:
     assert not make(drv, want).has_changes
 
 
-def test_spec_only_change_is_an_operation_and_unchanged_jobs_get_no_request(nomad_sim: Any, cluster: dict) -> None:
+def test_spec_only_change_is_an_operation_and_unchanged_jobs_get_no_request(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     apply(drv, make(drv, desired(*LOCALAI)))
     changed = (Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True, vars={"image": "x:2"}),
@@ -226,21 +253,26 @@ def test_spec_only_change_is_an_operation_and_unchanged_jobs_get_no_request(noma
     assert img == "x:2"
 
 
-def test_foreign_job_with_our_name_is_blocked_unless_adopt(nomad_sim: Any, cluster: dict) -> None:
+def test_foreign_job_with_our_name_is_blocked_unless_adopt(nomad_sim: Any, cluster: Ids) -> None:
     foreign = {"ID": "modelsched-gpt-oss", "Name": "modelsched-gpt-oss", "Type": "service", "Datacenters": ["*"],
                "Meta": {"owner": "someone"},
                "TaskGroups": [{"Name": "web", "Count": 1, "Tasks": [{"Name": "web", "Driver": "docker"}]}]}
     nomad_sim.register_job_direct(foreign)
     drv = driver(nomad_sim.address)
-    p = make(drv, desired(LOCALAI[0]))
-    assert not p.changes and not p.operations
-    assert [d.level for d in p.diagnostics if d.model == "gpt-oss"] == ["error"]
+    p = make(drv, desired(*LOCALAI))
+    assert not [c for c in p.changes if c.model == "gpt-oss"]
+    assert "modelsched-gpt-oss" not in {op.target for op in p.operations}
+    assert [d.level for d in p.diagnostics if d.model == "gpt-oss"] == ["warning"]
+    report, _ = apply(drv, p)  # the other models go ahead; the foreign job is untouched
+    assert report.ok, report.errors
+    assert nomad_sim.job("modelsched-gpt-oss")["Meta"] == {"owner": "someone"}
+    assert nomad_sim.job("modelsched-whisper") is not None
     adopting = driver(nomad_sim.address, adopt=True)
     p2 = make(adopting, desired(LOCALAI[0]))
     assert [op.action for op in p2.operations] == ["replace"]  # service -> system
 
 
-def test_prune_purges_only_owned_jobs(nomad_sim: Any, cluster: dict) -> None:
+def test_prune_purges_only_owned_jobs(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     apply(drv, make(drv, desired(*LOCALAI)))
     nomad_sim.register_job_direct({"ID": "modelsched-mine-not", "Name": "modelsched-mine-not", "Type": "service",
@@ -256,7 +288,7 @@ def test_prune_purges_only_owned_jobs(nomad_sim: Any, cluster: dict) -> None:
     assert nomad_sim.job("modelsched-whisper") is None and nomad_sim.job("modelsched-mine-not") is not None
 
 
-def test_server_dry_run_shows_nomads_counters(nomad_sim: Any, cluster: dict) -> None:
+def test_server_dry_run_shows_nomads_counters(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address, server_dry_run=True)
     p = make(drv, desired(*LOCALAI))
     details = {op.target: op.detail for op in p.operations}
@@ -264,7 +296,7 @@ def test_server_dry_run_shows_nomads_counters(nomad_sim: Any, cluster: dict) -> 
     assert not [d for d in p.diagnostics if "disagrees" in d.message]
 
 
-def test_wait_timeout_is_a_failure_with_what_was_done(nomad_sim: Any, cluster: dict) -> None:
+def test_wait_timeout_is_a_failure_with_what_was_done(nomad_sim: Any, cluster: Ids) -> None:
     nomad_sim.alloc_start_delay = 30.0
     drv = driver(nomad_sim.address, wait_timeout=0.5)
     report, lines = apply(drv, make(drv, desired(LOCALAI[0])))
@@ -272,14 +304,14 @@ def test_wait_timeout_is_a_failure_with_what_was_done(nomad_sim: Any, cluster: d
     assert any("waiting" in x for x in lines)
 
 
-def test_no_wait_returns_after_registering(nomad_sim: Any, cluster: dict) -> None:
+def test_no_wait_returns_after_registering(nomad_sim: Any, cluster: Ids) -> None:
     nomad_sim.alloc_start_delay = 30.0
     drv = driver(nomad_sim.address, wait=False)
     report, _ = apply(drv, make(drv, desired(LOCALAI[0])))
     assert report.ok and len(report.applied) == 3
 
 
-def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster: dict) -> None:
+def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[0])
     apply(drv, make(drv, want))
@@ -291,7 +323,7 @@ def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster
     assert not p.operations  # nothing Nomad would do: no evaluation, no register
 
 
-def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: dict) -> None:
+def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True, placement="pinned"))
     apply(drv, make(drv, want))
@@ -304,7 +336,7 @@ def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: dict) -
     assert not make(drv, want).has_changes
 
 
-def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_sim: Any, cluster: dict) -> None:
+def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_sim: Any, cluster: Ids) -> None:
     # The job only runs in dc1, but cpu-2 (dc2) carries the label: our plan and Nomad's differ.
     drv = driver(nomad_sim.address, server_dry_run=True)
     want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
@@ -316,7 +348,7 @@ def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_s
     assert "nomad plan: place 1" in p.operations[0].detail
 
 
-def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(nomad_sim: Any, cluster: dict) -> None:
+def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address, wait_timeout=0.5)
     want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
                    datacenters=["dc1"])
@@ -326,7 +358,7 @@ def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(nomad_sim:
     assert any("did not match the plan" in r and "group localai" in r for r in reasons), reasons
 
 
-def test_config_namespace_is_used_when_nothing_else_sets_it(nomad_sim: Any, cluster: dict) -> None:
+def test_config_namespace_is_used_when_nothing_else_sets_it(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     p = make(drv, desired(LOCALAI[0], namespace="ml"))
     assert p.cluster["namespace"] == "ml"
@@ -334,3 +366,28 @@ def test_config_namespace_is_used_when_nothing_else_sets_it(nomad_sim: Any, clus
     assert report.ok, report.errors
     assert nomad_sim.job("modelsched-gpt-oss", namespace="ml") is not None
     assert nomad_sim.job("modelsched-gpt-oss") is None
+
+
+def test_a_stopped_job_is_registered_again(nomad_sim: Any, cluster: Ids) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(LOCALAI[0])
+    apply(drv, make(drv, want))
+    job = nomad_sim.job("modelsched-gpt-oss")
+    nomad_sim.register_job_direct({**job, "Stop": True})
+    p = make(drv, want)
+    assert [op.action for op in p.operations] == ["update"] and p.summary.add == 3
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    assert len(nodes_of(nomad_sim, "modelsched-gpt-oss")) == 3
+
+
+def test_a_plan_with_errors_is_not_applied(nomad_sim: Any, cluster: Ids) -> None:
+    from modelsched.schemas.plan import Diagnostic
+
+    drv = driver(nomad_sim.address)
+    p = make(drv, desired(LOCALAI[0]))
+    broken = p.model_copy(update={"diagnostics": [Diagnostic(level="error", model=None, message="bad")]})
+    nomad_sim.reset_requests()
+    with pytest.raises(DriverError, match="plan has errors"):
+        apply(drv, broken)
+    assert nomad_sim.requests == []

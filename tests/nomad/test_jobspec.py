@@ -32,7 +32,7 @@ def build(entry: Entry, **kw: Any) -> dict[str, Any]:
     return jobspec.build_job(entry, load_template(None), params(**kw))
 
 
-CASES = {
+CASES: dict[str, tuple[Entry, dict[str, Any]]] = {
     "spread-scheduler": (Entry(model_name="gpt-oss", node_selector={"tier": "gpu"}, spread=True), {}),
     "bounded-scheduler": (
         Entry(model_name="whisper", node_selector={"tier": "cpu", "node.class": "small"}, min_replicas=1,
@@ -171,3 +171,8 @@ def test_diff_ignores_server_defaults_and_our_hash() -> None:
     assert jobspec.differs(job, running) == []
     running["TaskGroups"][0]["Count"] = 1
     assert jobspec.differs(job, running) == ["root['TaskGroups'][0]['Count']"]
+
+
+def test_a_stopped_job_always_differs() -> None:
+    job = build(Entry(model_name="m", spread=True))
+    assert jobspec.differs(job, {**json.loads(json.dumps(job)), "Stop": True}) == ["root['Stop']"]

@@ -93,3 +93,14 @@ def test_decorator_collects_options_into_one_keyword() -> None:
     assert result.exit_code == 0, result.output
     assert seen["nomad_addr"] == "http://x:1" and seen["adopt"] is True and seen["nomad_timeout"] == 2.5
     assert seen["nomad_namespace"] is None and seen["nomad_skip_verify"] is None
+
+
+def test_tls_server_name_is_used_for_https() -> None:
+    from modelsched.drivers.nomad.client import _ServerNameAdapter
+
+    env = {"NOMAD_TLS_SERVER_NAME": "server.global.nomad"}
+    c = NomadClient(connection(opts(nomad_addr="https://10.0.0.1:4646"), env=env))
+    adapter = c._job.session.get_adapter("https://10.0.0.1:4646/v1/jobs")
+    assert isinstance(adapter, _ServerNameAdapter)
+    assert adapter.poolmanager.connection_pool_kw["server_hostname"] == "server.global.nomad"
+    assert adapter.poolmanager.connection_pool_kw["assert_hostname"] == "server.global.nomad"

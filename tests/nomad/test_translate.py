@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelsched.drivers.nomad import translate
+from tests.nomadsim.bexpr import compile_filter
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -118,3 +121,17 @@ def test_fingerprint_moves_with_nodes_labels_jobs_and_allocs() -> None:
     assert translate.fingerprint(stubs, {"s": ["n1"]}, jobs, [("m", "n2", "a1")]) != base
     # ModifyIndex of a node moves on heartbeats/status bookkeeping: it is not part of it.
     assert translate.fingerprint([dict(stubs[0], ModifyIndex=999), *stubs[1:]], {"s": ["n1"]}, jobs, reps) == base
+
+
+@given(
+    key=st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,12}", fullmatch=True),
+    value=st.text(min_size=0, max_size=20),
+    other=st.text(min_size=0, max_size=20),
+)
+def test_filter_selects_exactly_the_nodes_with_the_value(key: str, value: str, other: str) -> None:
+    """Whatever the label value (quotes, backslashes, `and`, newlines), the filter is one
+    comparison: it matches the node carrying exactly that value and no other."""
+    predicate = compile_filter(translate.selector_filter({key: value}) or "")
+    assert predicate({"Meta": {key: value}})
+    assert predicate({"Meta": {key: other}}) == (other == value)
+    assert not predicate({"Meta": {}})

@@ -81,6 +81,7 @@ class Api:
             ("GET", re.compile(r"/v1/job/([^/]+)/allocations"), self.job_allocs),
             ("GET", re.compile(r"/v1/job/([^/]+)/evaluations"), self.job_evals),
             ("POST", re.compile(r"/v1/job/([^/]+)/plan"), self.plan),
+            ("POST", re.compile(r"/v1/job/([^/]+)/evaluate"), self.force_evaluate),
             ("GET", re.compile(r"/v1/allocations"), self.list_allocs),
             ("GET", re.compile(r"/v1/allocation/([^/]+)"), self.get_alloc),
             ("GET", re.compile(r"/v1/evaluations"), self.list_evals),
@@ -198,6 +199,13 @@ class Api:
         key, _ = self._job(query, job_id)
         evals = [e for e in self.state.evals.values() if (e["Namespace"], e["JobID"]) == key]
         return sorted(copy.deepcopy(evals), key=lambda e: -e["CreateIndex"])
+
+    def force_evaluate(self, query: Query, body: bytes, job_id: str) -> dict[str, Any]:
+        """`POST /v1/job/:id/evaluate`: re-run the scheduler for the job, answer with the eval."""
+        key, _ = self._job(query, job_id)
+        evaluation = self.state.evaluate(key, "job-register")
+        return {"EvalID": evaluation["ID"], "EvalCreateIndex": evaluation["CreateIndex"],
+                "JobModifyIndex": self.state.jobs[key]["JobModifyIndex"], "Index": evaluation["CreateIndex"]}
 
     def plan(self, query: Query, body: bytes, job_id: str) -> dict[str, Any]:
         """Run the scheduler on a copy and return counts only (NOMAD.md "Plan"); changes nothing."""

@@ -100,10 +100,12 @@ def run(
                 report.failed.append((c, f"{data['action']} of job {job_id} failed"))
             if not by_model.get(model):
                 report.messages.append(f"failed: {data['action']} job {job_id}")
-    # Changes of models with no job operation (none are planned that way) count as not attempted.
+    # Changes with no job operation are ones Nomad will not carry out (e.g. a replica on an
+    # ineligible node in scheduler-chosen mode; the plan's note says why): not attempted.
     for model, changes in sorted(by_model.items()):
         if model not in done and not any(jobs[j]["model"] == model for j in jobs):
             report.not_attempted.extend(changes)
+            report.messages.append(f"{model}: no Nomad operation can make these changes (see the plan's notes)")
     pending = {m: e for m, e in done.items()}
     if wait and pending:
         pending = _wait(client, jobs, pending, progress, timeout, clock, sleep)

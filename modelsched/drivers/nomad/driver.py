@@ -16,7 +16,7 @@ from modelsched.drivers.nomad import prepare as prep
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.drivers.nomad.observe import Query, Snapshot, observe
 from modelsched.drivers.nomad.render import load_template
-from modelsched.errors import PlanFileError, StalePlanError
+from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.schemas.cluster import Observed
 from modelsched.schemas.entry import Desired
 from modelsched.schemas.plan import Plan
@@ -77,13 +77,10 @@ class NomadDriver:
         ops, jobs = prep.build_all(
             plan, desired, snap, template, namespace=self.conn.namespace, region=self.conn.region
         )
-        # A model the driver will not manage must stop apply: make its diagnostic an error
-        # whatever level the planner gave it.
-        blocked = snap.observed.blocked
-        diags = [
-            d.model_copy(update={"level": "error"}) if d.message == blocked.get(d.model or "") else d
-            for d in plan.diagnostics
-        ]
+        # A model the driver will not manage (its job ID is taken by a job that is not ours)
+        # is left alone with the planner's warning; the other models go ahead (issue 3:
+        # "reported and left alone unless --adopt").
+        diags = list(plan.diagnostics)
         if self.server_dry_run:
             ops, extra = prep.server_dry_run(self.client, plan, ops, jobs)
             diags += extra
@@ -104,6 +101,8 @@ class NomadDriver:
         )
 
     def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
+        if any(d.level == "error" for d in plan.diagnostics):
+            raise DriverError("the plan has errors (see above); fix them and plan again. Nothing was applied.")
         data = plan.driver_data
         if not isinstance(data, dict) or data.get("version") != DATA_VERSION or "query" not in data:
             raise PlanFileError("the plan has no Nomad driver data (made by another driver or version); plan again")

@@ -183,6 +183,8 @@ def _project(ours: Any, theirs: Any) -> Any:
 def differs(rendered: Mapping[str, Any], running: Mapping[str, Any]) -> list[str]:
     """Paths where the running job differs from the rendered one (ignoring server defaults
     and our spec hash). Empty = registering would change nothing: skip it."""
+    if running.get("Stop"):
+        return ["root['Stop']"]  # a stopped job must be registered again, whatever its spec
     ours = dict(rendered)
     theirs = _project(ours, dict(running))
     diff = DeepDiff(
