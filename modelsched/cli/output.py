@@ -37,7 +37,8 @@ def _bounds(m: ModelPlan) -> str:
 
 
 def _cluster_text(plan: Plan) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(plan.cluster.items()))
+    # An empty value means the backend's default (e.g. Nomad's namespace and region).
+    return ", ".join(f"{k} {v or '(default)'}" for k, v in sorted(plan.cluster.items()))
 
 
 def render_text(plan: Plan, colour: bool = False) -> str:
