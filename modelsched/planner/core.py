@@ -28,10 +28,6 @@ def _selector_text(selector: dict[str, str]) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) + "}"
 
 
-def _first(item: tuple[tuple[bool, str, str], Change]) -> tuple[bool, str, str]:
-    return item[0]
-
-
 class _Builder:
     """Mutable scratch state for one planning run; never escapes `plan()`."""
 
@@ -39,7 +35,9 @@ class _Builder:
         self.index = index
         # Per model: (sort key, change). Sorting each model's few changes, then the models,
         # keeps the final ordering linear-ish where one global sort of ~10^5 was not.
-        self.changes: dict[str, list[tuple[tuple[bool, str, str], Change]]] = {}
+        # Items are (is_add, node name, node ID, sequence, change): plain tuple order, with the
+        # sequence number settling ties (copies on one node) before the change is ever compared.
+        self.changes: dict[str, list[tuple[bool, str, str, int, Change]]] = {}
         self.diagnostics: list[Diagnostic] = []
         # Every known node starts at 0, so lookups are plain dict reads (no __missing__ call).
         self.load: Counter[str] = Counter(dict.fromkeys(index.by_id, 0))
@@ -56,19 +54,22 @@ class _Builder:
         """Queue one change per node ID (a node may repeat: one change per replica)."""
         info = self._info
         is_add = action != "remove"
-        append = self.changes.setdefault(model, []).append
+        items = self.changes.setdefault(model, [])
+        append = items.append
+        seq = len(items)
         for node_id in node_ids:
             got = info.get(node_id) or self._node_info(node_id)
             # The sort key is recorded now: reading it back off the objects costs more.
-            append(((is_add, got[0], node_id), Change(model, got[0], action, reason, got[1], node_id)))
+            append((is_add, got[0], node_id, seq, Change(model, got[0], action, reason, got[1], node_id)))
+            seq += 1
 
     def sorted_changes(self) -> list[Change]:
         """By model, then removes before adds, then node name and ID (DESIGN.md "Plan")."""
         out: list[Change] = []
         for model in sorted(self.changes):
             items = self.changes[model]
-            items.sort(key=_first)
-            out.extend(change for _, change in items)
+            items.sort()
+            out.extend(item[4] for item in items)
         return out
 
     def warn(self, model: str | None, message: str, level: Level = "warning") -> None:
