@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from modelsched import GENERATOR
 from modelsched.planner.matching import NodeIndex
@@ -39,8 +39,11 @@ class _Builder:
         # sequence number settling ties (copies on one node) before the change is ever compared.
         self.changes: dict[str, list[tuple[bool, str, str, int, Change]]] = {}
         self.diagnostics: list[Diagnostic] = []
-        # Every known node starts at 0, so lookups are plain dict reads (no __missing__ call).
-        self.load: Counter[str] = Counter(dict.fromkeys(index.by_id, 0))
+        # Node load is only needed when a bounded model adds or removes, which a steady
+        # cluster never does: keep what it is made of and count it on first use.
+        self._kept: list[Collection[str]] = []
+        self._delta: Counter[str] = Counter()
+        self._load: Counter[str] | None = None
         self._info: dict[str, tuple[str, dict[str, str]]] = {}
 
     def _node_info(self, node_id: str) -> tuple[str, dict[str, str]]:
@@ -72,6 +75,32 @@ class _Builder:
             out.extend(item[4] for item in items)
         return out
 
+    def keep(self, node_ids: Collection[str]) -> None:
+        """Count replicas the plan keeps (one per item) towards their nodes' load."""
+        if self._load is None:
+            self._kept.append(node_ids)
+        else:
+            self._load.update(node_ids)
+
+    def shift(self, node_ids: Collection[str], by: int) -> None:
+        """Planned additions (+1) or removals (-1) change the load seen by later models."""
+        target = self._delta if self._load is None else self._load
+        if by > 0:
+            target.update(node_ids)
+        else:
+            target.subtract(node_ids)
+
+    @property
+    def load(self) -> Counter[str]:
+        if self._load is None:
+            # Every known node starts at 0, so lookups are plain dict reads (no __missing__).
+            load: Counter[str] = Counter(dict.fromkeys(self.index.by_id, 0))
+            for nodes in self._kept:
+                load.update(nodes)
+            load.update(self._delta)  # a Counter adds (and subtracts) its counts
+            self._load, self._kept = load, []
+        return self._load
+
     def warn(self, model: str | None, message: str, level: Level = "warning") -> None:
         self.diagnostics.append(Diagnostic.model_construct(level=level, model=model, message=message))
 
@@ -97,7 +126,7 @@ def _classify(b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozens
         # Every copy past the first on a node is a duplicate (same node: which copy is moot).
         extra = Counter(valid)
         b.record(model, [n for n, k in extra.items() for _ in range(k - 1)], "remove", "duplicate_on_node")
-    b.load.update(unique)
+    b.keep(unique)
     return unique
 
 
@@ -106,7 +135,7 @@ def _plan_spread(b: _Builder, entry: Entry, valid: set[str], ordered: list[str])
         b.warn(entry.model_name, f"no healthy node matches selector {_selector_text(entry.node_selector)}")
     missing = [n for n in ordered if n not in valid]
     b.record(entry.model_name, missing, "add", "spread")
-    b.load.update(missing)
+    b.shift(missing, +1)
     return len(ordered)
 
 
@@ -130,20 +159,20 @@ def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]
             f"min_replicas is {entry.min_replicas} but only {cap} healthy node(s) match selector "
             f"{_selector_text(entry.node_selector)}: {short} replica(s) short",
         )
-    load, name_of = b.load, b.index.name_of
+    name_of = b.index.name_of
     if target > v:
         free = [n for n in ordered if n not in valid]
         # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k.
-        ranked = heapq.nsmallest(target - v, _ranking(load, name_of, free))
+        ranked = heapq.nsmallest(target - v, _ranking(b.load, name_of, free))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "add", "min_replicas")
-        load.update(chosen)
+        b.shift(chosen, +1)
     elif target < v:
         # Most-loaded first, then name descending.
-        ranked = heapq.nlargest(v - target, _ranking(load, name_of, valid))
+        ranked = heapq.nlargest(v - target, _ranking(b.load, name_of, valid))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "remove", "max_replicas")
-        load.subtract(chosen)
+        b.shift(chosen, -1)
     return target
 
 
@@ -174,7 +203,7 @@ def plan(
         if prune and model not in listed:
             b.record(model, nodes, "remove", "pruned")
         else:
-            b.load.update(n for n in nodes if n in index.by_id)
+            b.keep([n for n in nodes if n in index.by_id])
 
     # Pass 1b: classify listed models' replicas (load of the valid ones is counted).
     planned: list[tuple[Entry, set[str], list[str]]] = []
