@@ -12,6 +12,7 @@ from modelsched.planner import plan
 from modelsched.schemas.cluster import Node, Observed
 from modelsched.schemas.entry import Desired, Entry
 from modelsched.schemas.plan import Plan, dump_plan
+from tests.planner.reference import reference_plan
 
 NODE_NAMES = [f"n{i}" for i in range(7)]
 LISTED = ["m0", "m1", "m2", "m3"]
@@ -134,3 +135,15 @@ def test_changes_are_sorted_by_model_then_removes_before_adds_then_node() -> Non
     keys = [(c.model, c.action != "remove", c.node) for c in p.changes]
     assert keys == sorted(keys)
     assert [k for k, _ in itertools.groupby(c.model for c in p.changes)] == ["m0", "m1"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(nodes(), entries(), replica_lists, st.booleans())
+def test_the_planner_decides_exactly_what_the_naive_reference_planner_decides(
+    ns: list[Node], es: list[Entry], replicas: list[dict[str, str]], prune: bool
+) -> None:
+    desired, observed = Desired(entries=tuple(es)), observe(ns, replicas)
+    p = plan(desired, observed, prune=prune)
+    rows, targets = reference_plan(desired, observed, prune)
+    assert [(c.model, c.action, c.node_id, c.reason) for c in p.changes] == rows
+    assert {m.model: m.target for m in p.models} == targets
