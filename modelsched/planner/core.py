@@ -14,8 +14,10 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
 
 from modelsched import GENERATOR
+from modelsched.planner.gcpause import paused_gc
 from modelsched.planner.matching import NodeIndex
 from modelsched.schemas.cluster import Node, Observed
 from modelsched.schemas.entry import Desired, Entry
@@ -41,7 +43,8 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         # Node load is only needed when a bounded model adds or removes, which a steady
         # cluster never does: keep what it is made of and count it on first use.
-        self._kept: list[Collection[str]] = []
+        # (set, lacking): the set's nodes less the lacking ones each keep one replica.
+        self._kept: list[tuple[Collection[str], Collection[str]]] = []
         self._delta: Counter[str] = Counter()
         self._load: Counter[str] | None = None
         self._info: dict[str, tuple[str, dict[str, str]]] = {}
@@ -75,12 +78,26 @@ class _Builder:
             out.extend(item[4] for item in items)
         return out
 
-    def keep(self, node_ids: Collection[str]) -> None:
-        """Count replicas the plan keeps (one per item) towards their nodes' load."""
+    def keep(self, node_ids: Collection[str], within: frozenset[str] = frozenset()) -> int:
+        """Count replicas the plan keeps (one per item) towards their nodes' load; return
+        the slot `fill` takes to widen them. `within` is a set the items are drawn from:
+        when they are most of it, they are held as that shared set less the few not kept."""
         if self._load is None:
-            self._kept.append(node_ids)
+            if within and len(node_ids) * 2 > len(within):
+                self._kept.append((within, within.difference(node_ids)))
+            else:
+                self._kept.append((node_ids, ()))
+            return len(self._kept) - 1
+        self._load.update(node_ids)
+        return -1
+
+    def fill(self, slot: int, node_ids: frozenset[str], added: Collection[str]) -> None:
+        """A spread model's kept replicas (`slot`) plus its planned `added` are exactly
+        `node_ids`, its matching set: while load is not counted yet, the slot becomes it."""
+        if self._load is None:
+            self._kept[slot] = (node_ids, ())
         else:
-            self._load.update(node_ids)
+            self._load.update(added)
 
     def shift(self, node_ids: Collection[str], by: int) -> None:
         """Planned additions (+1) or removals (-1) change the load seen by later models."""
@@ -95,8 +112,23 @@ class _Builder:
         if self._load is None:
             # Every known node starts at 0, so lookups are plain dict reads (no __missing__).
             load: Counter[str] = Counter(dict.fromkeys(self.index.by_id, 0))
-            for nodes in self._kept:
-                load.update(nodes)
+            # A selector's matching set kept by k models counts k per node in one pass
+            # over the set, not one pass per model; what those models lack comes off after.
+            times: dict[int, list[Any]] = {}
+            for nodes, lacking in self._kept:
+                seen = times.get(id(nodes))
+                if seen is None:
+                    times[id(nodes)] = [nodes, 1]
+                else:
+                    seen[1] += 1
+                if lacking:
+                    load.subtract(lacking)
+            for nodes, k in times.values():
+                if k == 1:
+                    load.update(nodes)
+                else:
+                    for node_id in nodes:
+                        load[node_id] += k
             load.update(self._delta)  # a Counter adds (and subtracts) its counts
             self._load, self._kept = load, []
         return self._load
@@ -105,38 +137,52 @@ class _Builder:
         self.diagnostics.append(Diagnostic.model_construct(level=level, model=model, message=message))
 
 
-def _classify(b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozenset[str]) -> set[str]:
-    """Queue removals of the entry's invalid replicas; return the nodes of the valid ones.
+def _classify(
+    b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozenset[str]
+) -> tuple[set[str], int]:
+    """Queue removals of the entry's invalid replicas; return the nodes of the valid ones
+    and their load slot.
 
-    Valid = on a matching node and the first of the model's replicas there. Set and
-    comprehension operations do the bulk at C speed; only invalid replicas (few, except
-    after a cluster event) take a per-replica path.
+    Valid = on a matching node and the first of the model's replicas there. One pass
+    builds the set of the model's nodes; everything after is set algebra on stored
+    hashes (no per-replica Python step), and only a model with copies on one node pays
+    a second pass to count them.
     """
+    unique = set(nodes)
+    if len(unique) == len(nodes) and unique <= matching:
+        return unique, b.keep(unique, matching)  # steady state: every replica valid
     model = entry.model_name
-    valid = [n for n in nodes if n in matching]
-    if len(valid) != len(nodes):
+    valid = unique & matching
+    bad = unique - valid
+    copies: Counter[str] | None = Counter(nodes) if len(unique) != len(nodes) else None
+
+    def each(node_ids: set[str], extra: int = 0) -> list[str]:
+        """One item per replica on those nodes (less `extra` per node)."""
+        # Sorted by ID (the node name, for most drivers) so the final sort meets runs.
+        if copies is None:
+            return sorted(node_ids) if not extra else []
+        return [n for n in sorted(node_ids) for _ in range(copies[n] - extra)]
+
+    if bad:
         index = b.index
-        invalid = [n for n in nodes if n not in matching]
-        known = [n for n in invalid if n in index.by_id]
-        b.record(model, [n for n in invalid if n not in index.by_id], "remove", "node_unknown")
-        b.record(model, [n for n in known if not index.is_healthy(n)], "remove", "node_unhealthy")
-        b.record(model, [n for n in known if index.is_healthy(n)], "remove", "node_not_matching")
-    unique = set(valid)
-    if len(unique) != len(valid):
-        # Every copy past the first on a node is a duplicate (same node: which copy is moot).
-        extra = Counter(valid)
-        b.record(model, [n for n, k in extra.items() for _ in range(k - 1)], "remove", "duplicate_on_node")
-    b.keep(unique)
-    return unique
+        unknown = bad.difference(index.by_id)
+        known = bad - unknown
+        b.record(model, each(unknown), "remove", "node_unknown")
+        b.record(model, each(known - index.healthy), "remove", "node_unhealthy")
+        b.record(model, each(known & index.healthy), "remove", "node_not_matching")
+    # Every copy past the first on a node is a duplicate (same node: which copy is moot).
+    b.record(model, each(valid, extra=1), "remove", "duplicate_on_node")
+    return valid, b.keep(valid, matching)
 
 
-def _plan_spread(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]) -> int:
-    if not ordered:
+def _plan_spread(b: _Builder, entry: Entry, valid: set[str], slot: int, matching: frozenset[str]) -> int:
+    if not matching:
         b.warn(entry.model_name, f"no healthy node matches selector {_selector_text(entry.node_selector)}")
-    missing = [n for n in ordered if n not in valid]
+    # valid is a subset of matching; sorted by ID so the final sort meets runs.
+    missing = sorted(matching - valid) if len(valid) != len(matching) else []
     b.record(entry.model_name, missing, "add", "spread")
-    b.shift(missing, +1)
-    return len(ordered)
+    b.fill(slot, matching, missing)
+    return len(matching)
 
 
 def _ranking(
@@ -185,6 +231,13 @@ def plan(
     cluster: dict[str, str] | None = None,
 ) -> Plan:
     """Compute the per-node plan. Deterministic; touches listed models only unless `prune`."""
+    with paused_gc():
+        return _plan(desired, observed, prune, driver, cluster)
+
+
+def _plan(
+    desired: Desired, observed: Observed, prune: bool, driver: str, cluster: dict[str, str] | None
+) -> Plan:
     index = NodeIndex(observed.nodes)
     b = _Builder(index)
     entries = sorted(desired.entries, key=lambda e: e.model_name)
@@ -206,20 +259,20 @@ def plan(
             b.keep([n for n in nodes if n in index.by_id])
 
     # Pass 1b: classify listed models' replicas (load of the valid ones is counted).
-    planned: list[tuple[Entry, set[str], list[str]]] = []
+    planned: list[tuple[Entry, set[str], int, frozenset[str], list[str]]] = []
     for entry in entries:
         if entry.model_name in observed.blocked:
             b.warn(entry.model_name, observed.blocked[entry.model_name])
             continue
         mset, ordered = index.matching(entry.node_selector)
-        valid = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
-        planned.append((entry, valid, ordered))
+        valid, slot = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
+        planned.append((entry, valid, slot, mset, ordered))
 
     # Pass 2: additions and bounded removals, in model-name order.
     models: list[ModelPlan] = []
-    for entry, valid, ordered in planned:
+    for entry, valid, slot, mset, ordered in planned:
         if entry.spread:
-            target = _plan_spread(b, entry, valid, ordered)
+            target = _plan_spread(b, entry, valid, slot, mset)
         else:
             target = _plan_bounded(b, entry, valid, ordered)
         models.append(

@@ -16,7 +16,7 @@ class NodeIndex:
     def __init__(self, nodes: Iterable[Node]) -> None:
         self.by_id: dict[str, Node] = {}
         self.name_of: dict[str, str] = {}
-        self._healthy: set[str] = set()
+        self.healthy: set[str] = set()  # read-only outside this class
         self._by_pair: dict[tuple[str, str], set[str]] = {}
         self._memo: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], list[str]]] = {}
         for node in nodes:
@@ -26,12 +26,9 @@ class NodeIndex:
             self.by_id[node.id] = node
             self.name_of[node.id] = node.name
             if node.healthy:
-                self._healthy.add(node.id)
+                self.healthy.add(node.id)
                 for pair in node.labels.items():
                     self._by_pair.setdefault(pair, set()).add(node.id)
-
-    def is_healthy(self, node_id: str) -> bool:
-        return node_id in self._healthy
 
     def matching(self, selector: Mapping[str, str]) -> tuple[frozenset[str], list[str]]:
         """Healthy nodes carrying every selector pair: (as a set, in (name, id) order)."""
@@ -39,7 +36,7 @@ class NodeIndex:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        ids = set(self._healthy)
+        ids = set(self.healthy)
         for pair in key:
             ids &= self._by_pair.get(pair, set())
             if not ids:

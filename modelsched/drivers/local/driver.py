@@ -16,6 +16,7 @@ from typing import Any
 from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.local import parse, store
 from modelsched.errors import StalePlanError, StateError
+from modelsched.planner.gcpause import paused_gc
 from modelsched.schemas.cluster import Observed
 from modelsched.schemas.entry import Desired
 from modelsched.schemas.plan import Change, Plan
@@ -37,8 +38,9 @@ class LocalDriver:
 
     def _load(self, data: bytes) -> tuple[dict[str, Any], Observed]:
         text = store.decode(data, self.path)
-        doc = parse.parse_document(text, str(self.path), self.fmt)
-        nodes, replicas, notices = parse.build_state(doc, str(self.path))
+        with paused_gc():  # ~10^6 acyclic containers: see modelsched.planner.gcpause
+            doc = parse.parse_document(text, str(self.path), self.fmt)
+            nodes, replicas, notices = parse.build_state(doc, str(self.path))
         if self.fmt == "json":
             parse.check_json_duplicates(text, doc, str(self.path))
         observed = Observed(
