@@ -26,6 +26,11 @@ def _fingerprint(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _observed(data: bytes, state: parse.State) -> Observed:
+    nodes, replicas, notices = state
+    return Observed(nodes=tuple(nodes), replicas=replicas, fingerprint=_fingerprint(data), notices=tuple(notices))
+
+
 class LocalDriver:
     name = "local"
 
@@ -40,19 +45,19 @@ class LocalDriver:
         text = store.decode(data, self.path)
         with paused_gc():  # ~10^6 acyclic containers: see modelsched.planner.gcpause
             doc = parse.parse_document(text, str(self.path), self.fmt)
-            nodes, replicas, notices = parse.build_state(doc, str(self.path))
+            state = parse.build_state(doc, str(self.path))
         if self.fmt == "json":
             parse.check_json_duplicates(text, doc, str(self.path))
-        observed = Observed(
-            nodes=tuple(nodes),
-            replicas=replicas,
-            fingerprint=_fingerprint(data),
-            notices=tuple(notices),
-        )
-        return doc, observed
+        return doc, _observed(data, state)
 
     def observe(self, desired: Desired) -> Observed:
-        return self._load(store.read_state(self.path))[1]
+        data = store.read_state(self.path)
+        if self.fmt == "json":
+            with paused_gc():
+                built = parse.build_json_state(store.decode(data, self.path), str(self.path))
+            if built is not None:
+                return _observed(data, built)
+        return self._load(data)[1]
 
     def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
         return plan
