@@ -8,7 +8,11 @@ the same with 10% of nodes changed (half down, half relabelled), at 1x, 2x and 4
 the node count (M fixed, so replicas and bytes grow with N). Peak memory of one
 observe + plan is measured separately with tracemalloc.
 
-    python benchmarks/plan_scale.py [--nodes 5000] [--models 500] [--repeat 5]
+    python benchmarks/plan_scale.py [--nodes 5000] [--models 500] [--repeat 5] [--rounds 5]
+
+Each state file is measured in `--rounds` fresh processes, taken in turn over all
+files, keeping the best time: on a shared machine a noisy spell then cannot land on
+one size only and fake (or hide) a superlinear growth.
 """
 
 from __future__ import annotations
@@ -48,12 +52,11 @@ def build_desired(models: int) -> Desired:
 
 
 def build_state(nodes: int, desired: Desired) -> dict[str, Any]:
-    raw_nodes = [
-        {"name": f"node-{i:06d}", "labels": {"group": f"g{i % GROUPS}", "zone": f"z{i % 3}"}}
-        for i in range(nodes)
-    ]
+    names = [f"node-{i:06d}" for i in range(nodes)]
+    labels = [{"group": f"g{i % GROUPS}", "zone": f"z{i % 3}"} for i in range(nodes)]
+    raw_nodes = [{"name": name, "labels": lab} for name, lab in zip(names, labels, strict=True)]
     observed = Observed(
-        nodes=tuple(Node(n["name"], n["name"], n["labels"]) for n in raw_nodes),
+        nodes=tuple(Node(name, name, lab) for name, lab in zip(names, labels, strict=True)),
         replicas={},
         fingerprint="",
     )
@@ -85,7 +88,7 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
     return min(times)
 
 
-def measure(path: Path, desired: Desired, repeat: int) -> dict[str, float]:
+def measure(path: Path, desired: Desired, repeat: int, peak: bool) -> dict[str, float]:
     driver = LocalDriver(path)
 
     def load_only() -> object:
@@ -99,16 +102,18 @@ def measure(path: Path, desired: Desired, repeat: int) -> dict[str, float]:
     t_plan = best_of(repeat, observe_plan)
     result = observe_plan()
     changes = len(result.changes)  # type: ignore[attr-defined]
-    tracemalloc.start()
-    observe_plan()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {"load": t_load, "plan": t_plan, "changes": changes, "peak_mb": peak / 2**20}
+    peak_mb = 0.0
+    if peak:
+        tracemalloc.start()
+        observe_plan()
+        peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return {"load": t_load, "plan": t_plan, "changes": changes, "peak_mb": peak_mb}
 
 
-def measure_in_subprocess(path: Path, models: int, repeat: int) -> dict[str, float]:
+def measure_in_subprocess(path: Path, models: int, repeat: int, peak: bool) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--measure", str(path), "--models", str(models), "--repeat", str(repeat)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([*cmd, *(["--peak"] if peak else [])], check=True, capture_output=True, text=True).stdout
     result: dict[str, float] = json.loads(out)
     return result
 
@@ -117,14 +122,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--models", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per process (best is kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="fresh processes per state file (best is kept)")
     parser.add_argument("--measure", metavar="STATE", help=argparse.SUPPRESS)
+    parser.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     desired = build_desired(args.models)
     if args.measure:
-        print(json.dumps(measure(Path(args.measure), desired, args.repeat)))
+        print(json.dumps(measure(Path(args.measure), desired, args.repeat, args.peak)))
         return
-    rows = []
+    files = []
     with tempfile.TemporaryDirectory() as tmp:
         for scale in (1, 2, 4):
             nodes = args.nodes * scale
@@ -132,10 +139,21 @@ def main() -> None:
             for label, state in (("steady", steady), ("10% changed", perturb(steady, 0.10))):
                 path = Path(tmp) / f"cluster-{scale}-{label[:2]}.json"
                 path.write_text(json.dumps(state))
-                m = measure_in_subprocess(path, args.models, args.repeat)
-                rows.append((scale, nodes, label, len(state["replicas"]), path.stat().st_size, m))
+                files.append((scale, nodes, label, len(state["replicas"]), path.stat().st_size, path))
+        # Rounds go over every file in turn, so a noisy spell on a shared machine hits
+        # all sizes alike; each file keeps its best load and best plan time.
+        best: dict[Path, dict[str, float]] = {}
+        for round_no in range(args.rounds):
+            for *_, path in files:
+                m = measure_in_subprocess(path, args.models, args.repeat, peak=round_no == 0)
+                if path in best:
+                    m = {**best[path], "load": min(best[path]["load"], m["load"]),
+                         "plan": min(best[path]["plan"], m["plan"])}
+                best[path] = m
+    rows = [(scale, nodes, label, reps, size, best[path]) for scale, nodes, label, reps, size, path in files]
     base = {label: m["plan"] for scale, _, label, _, _, m in rows if scale == 1}
-    print(f"models={args.models}, best of {args.repeat} runs each, python {sys.version.split()[0]}")
+    print(f"models={args.models}, best of {args.rounds} processes x {args.repeat} runs each, "
+          f"python {sys.version.split()[0]}")
     print(f"{'scale':>5} {'nodes':>7} {'state':>12} {'replicas':>9} {'MB':>6} {'load s':>8} "
           f"{'plan s':>8} {'plan/load':>9} {'vs 1x':>6} {'changes':>8} {'peak MB':>8}")
     for scale, nodes, label, reps, size, m in rows:
@@ -144,6 +162,15 @@ def main() -> None:
             f"{m['plan']:>8.3f} {m['plan'] / m['load']:>9.2f} {m['plan'] / base[label]:>6.2f} "
             f"{int(m['changes']):>8} {m['peak_mb']:>8.1f}"
         )
+    print()
+    for scale, _, label, _, _, m in rows:
+        if scale == 1:
+            ratio = m["plan"] / m["load"]
+            print(f"plan/load at 1x, {label}: {ratio:.2f} (goal <= 3): {'met' if ratio <= 3 else 'NOT met'}")
+        if scale == 4:
+            growth = m["plan"] / base[label]
+            print(f"time growth for 4x input, {label}: {growth:.2f}x (goal <= 4.5x): "
+                  f"{'met' if growth <= 4.5 else 'NOT met'}")
 
 
 if __name__ == "__main__":
