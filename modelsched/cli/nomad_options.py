@@ -10,13 +10,14 @@ command-line token would land in shell history and process listings.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from modelsched.drivers.base import Driver
-from modelsched.drivers.nomad import Connection, NomadDriver
+from modelsched.drivers.nomad import Connection, NomadDriver, conncheck
 from modelsched.drivers.nomad.client import DEFAULT_ADDRESS
 from modelsched.errors import ModelschedError, PlanFileError
 
@@ -28,6 +29,8 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("--nomad-namespace", "nomad_namespace", {"metavar": "NS", "help": "Nomad namespace. Default: NOMAD_NAMESPACE."}),
     ("--nomad-region", "nomad_region", {"metavar": "REGION", "help": "Nomad region. Default: NOMAD_REGION."}),
     ("--nomad-cacert", "nomad_cacert", {"metavar": "PATH", "help": "CA certificate. Default: NOMAD_CACERT."}),
+    ("--nomad-capath", "nomad_capath", {"metavar": "DIR", "help": "Directory of CA certificates. "
+                                        "Default: NOMAD_CAPATH."}),
     ("--nomad-client-cert", "nomad_client_cert", {"metavar": "PATH", "help": "Client certificate (mTLS). "
                                                   "Default: NOMAD_CLIENT_CERT."}),
     ("--nomad-client-key", "nomad_client_key", {"metavar": "PATH", "help": "Client key. Default: NOMAD_CLIENT_KEY."}),
@@ -91,23 +94,30 @@ def connection(
     if skip is None:
         skip = env.get("NOMAD_SKIP_VERIFY", "").strip().lower() in _TRUE
     timeout = nomad_opts.get("nomad_timeout")
-    if timeout is not None and timeout <= 0:
-        raise ModelschedError(f"--nomad-timeout must be > 0 (got {timeout})")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ModelschedError(f"--nomad-timeout must be a number of seconds > 0 (got {timeout})")
     address = pick("nomad_addr", "address", "NOMAD_ADDR") or DEFAULT_ADDRESS
     if "://" not in address:
         address = "http://" + address  # Nomad's CLI accepts host:port too
-    return Connection(
+    conn = Connection(
         address=address.rstrip("/"),
         token=env.get("NOMAD_TOKEN") or None,
         namespace=pick("nomad_namespace", "namespace", "NOMAD_NAMESPACE"),
         region=pick("nomad_region", "region", "NOMAD_REGION"),
         cacert=pick("nomad_cacert", None, "NOMAD_CACERT"),
+        capath=pick("nomad_capath", None, "NOMAD_CAPATH"),
         client_cert=pick("nomad_client_cert", None, "NOMAD_CLIENT_CERT"),
         client_key=pick("nomad_client_key", None, "NOMAD_CLIENT_KEY"),
         tls_server_name=pick("nomad_tls_server_name", None, "NOMAD_TLS_SERVER_NAME"),
         skip_verify=bool(skip),
         timeout=float(timeout) if timeout is not None else 10.0,
     )
+    # Values only (TLS files are checked when the client is built): nothing is sent before.
+    conncheck.check_address(conn.address)
+    conncheck.check_token(conn.token)
+    conncheck.check_namespace(conn.namespace)
+    conncheck.check_region(conn.region)
+    return conn
 
 
 def build_nomad_driver(

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from modelsched.cli.nomad_options import nomad_options
-from modelsched.drivers.nomad import jobspec
+from modelsched.drivers.nomad import conncheck, jobspec
 from modelsched.drivers.nomad.prepare import placement_of
 from modelsched.drivers.nomad.render import load_template
 from modelsched.drivers.nomad.translate import job_id_for
@@ -37,6 +37,8 @@ def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) 
     template = load_template(nomad_opts.get("job_template") or settings.job_template)
     namespace = nomad_opts.get("nomad_namespace") or env.get("NOMAD_NAMESPACE") or settings.namespace
     region = nomad_opts.get("nomad_region") or env.get("NOMAD_REGION") or settings.region
+    conncheck.check_namespace(namespace)  # they are written into every job: same rules as plan
+    conncheck.check_region(region)
     docs: list[tuple[str, dict[str, Any]]] = []
     for entry in sorted(desired.entries, key=lambda e: e.model_name):
         job_id = job_id_for(settings.job_name_prefix, entry.model_name)

@@ -194,7 +194,8 @@ def test_server_down_mid_apply_reports_and_rerun_converges(nomad_sim: Any, clust
     assert {c.model for c in report.applied} == {"gpt-oss"}
     assert {c.model for c, _ in report.failed} == {"nomic-embed-text"}
     assert {c.model for c in report.not_attempted} == {"whisper"}
-    assert any("unreachable" in e for e in report.errors)
+    # The connection dropped after the request was sent: Nomad may have done it.
+    assert any("may or may not have been done" in e for e in report.errors), report.errors
     report2, _ = apply(drv, make(drv, want))
     assert report2.ok, report2.errors
     assert not make(drv, want).has_changes

@@ -176,3 +176,71 @@ def test_diff_ignores_server_defaults_and_our_hash() -> None:
 def test_a_stopped_job_always_differs() -> None:
     job = build(Entry(model_name="m", spread=True))
     assert jobspec.differs(job, {**json.loads(json.dumps(job)), "Stop": True}) == ["root['Stop']"]
+
+
+def test_a_selector_key_with_a_trailing_newline_is_not_a_safe_meta_key() -> None:
+    # `$` in a Python regex also matches before a final newline: keys are matched whole.
+    with pytest.raises(ConfigError, match="cannot be a Nomad meta key"):
+        build(Entry(model_name="m", node_selector={"tier\n": "gpu"}, spread=True))
+
+
+def test_a_node_id_with_a_trailing_newline_cannot_be_pinned() -> None:
+    with pytest.raises(ConfigError, match="not a Nomad node ID"):
+        build(Entry(model_name="m"), placement="pinned", pinned_nodes=(NODE_A + "\n",))
+
+
+INJECT = '", "Priority": 99, "Meta": {"modelsched_model": "other"}, "x": "'
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["model", "vars.image", "entry.route_policy"],
+)
+def test_a_template_without_tojson_still_cannot_be_broken_out_of(field: str) -> None:
+    """`"{{ x }}"` inside a JSON string: the value is JSON-escaped, so quotes stay data."""
+    tpl = Template("plain.j2", '{"TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker",'
+                               ' "Env": {"V": "{{ ' + field + ' }}"}}]}]}')
+    entry = Entry(model_name="m" if field != "model" else "m" + INJECT, spread=True,
+                  vars={"image": INJECT} if field == "vars.image" else {},
+                  route_policy="round_robin")
+    if field == "entry.route_policy":
+        entry = entry.model_copy(update={"route_policy": INJECT})
+    job = jobspec.build_job(entry, tpl, params())
+    value = job["TaskGroups"][0]["Tasks"][0]["Env"]["V"]
+    assert INJECT in value and "Priority" not in job
+    assert job["Meta"]["modelsched_model"] == entry.model_name
+
+
+def test_tojson_and_numbers_render_as_before() -> None:
+    tpl = Template("t.j2", '{"TaskGroups": [{"Name": {{ model | tojson }}, "Tasks": [{"Name": "t-{{ model }}",'
+                           ' "Driver": "docker", "Resources": {"CPU": {{ vars.cpu }}}}]}]}')
+    job = jobspec.build_job(Entry(model_name='a"b', spread=True, vars={"cpu": 500}), tpl, params())
+    group = job["TaskGroups"][0]
+    assert group["Name"] == 'a"b' and group["Tasks"][0]["Name"] == 't-a"b'
+    assert group["Tasks"][0]["Resources"]["CPU"] == 500
+
+
+@pytest.mark.parametrize(
+    ("source", "pattern"),
+    [
+        ('{\n"TaskGroups": {{ 1 // 0 }}\n}', r"bad\.j2:2: ZeroDivisionError"),
+        ('{\n"TaskGroups": {{ 10 ** 400 * 1.0 }}\n}', r"bad\.j2:2: OverflowError"),
+        ('{"TaskGroups": [], "TaskGroups": []}', r"bad\.j2: .*duplicate key 'TaskGroups'"),
+        ('{"TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "d", "Config": {"x": NaN}}]}]}',
+         r"bad\.j2: .*NaN"),
+    ],
+    ids=["division by zero", "overflow", "duplicate key", "NaN"],
+)
+def test_any_template_failure_is_a_located_config_error(tmp_path: Path, source: str, pattern: str) -> None:
+    path = tmp_path / "bad.j2"
+    path.write_text(source)
+    with pytest.raises(ConfigError, match=pattern):
+        load_and_build(path)
+
+
+@pytest.mark.parametrize("prefix", ["ms/", "ms?", "ms#", "ms ", "../"])
+def test_a_job_name_prefix_that_would_change_the_request_path_is_refused(prefix: str) -> None:
+    from modelsched.drivers.nomad.translate import job_id_for
+
+    with pytest.raises(ConfigError, match="job_name_prefix"):
+        job_id_for(prefix, "m")

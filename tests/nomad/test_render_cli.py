@@ -63,3 +63,25 @@ def test_examples_custom_template_renders(tmp_path: Path) -> None:
         render, ["--config", str(root / "scheduling.yaml"), "--job-template", str(root / "localai.nomad.json.j2")]
     )
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["--nomad-namespace", "*"], ["--nomad-region", "eu west"]], ids=["namespace", "region"]
+)
+def test_a_bad_namespace_or_region_is_refused(config: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(render, ["--config", str(config), *args])
+    assert result.exit_code != 0 and "not a" in str(result.exception)
+
+
+def test_model_names_and_vars_never_break_out_of_a_plain_template(tmp_path: Path) -> None:
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text('models:\n  - model_name: \'x", "Priority": 99, "y": "\'\n    replicas: all\n'
+                   '    vars: {tag: "a\\"}, {\\"b"}\n')
+    tpl = tmp_path / "t.j2"
+    tpl.write_text('{"TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker",'
+                   ' "Config": {"image": "img:{{ vars.tag }}", "args": ["{{ model }}"]}}]}]}')
+    result = CliRunner().invoke(render, ["--config", str(cfg), "--job-template", str(tpl)])
+    assert result.exit_code == 0, result.output
+    job = json.loads(result.output)["Job"]
+    assert "Priority" not in job
+    assert job["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == 'img:a"}, {"b'

@@ -1,6 +1,7 @@
 """The HashiCorp Nomad driver: one Nomad job per model, owned through job Meta.
 
-Modules: `client` (every python-nomad call, error mapping), `translate` (pure Nomad
+Modules: `client` (every python-nomad call, error mapping), `conncheck` (connection
+settings checked before any request), `translate` (pure Nomad
 JSON -> typed data), `observe` (bounded request budget), `render` + `jobspec` +
 `schema` (jobs from Jinja2 templates, placement fields, validation), `prepare`
 (operations and driver data), `apply` (check-index registers, wait), `driver`.

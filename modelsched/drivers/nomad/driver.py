@@ -108,18 +108,23 @@ class NomadDriver:
             raise PlanFileError("the plan has no Nomad driver data (made by another driver or version); plan again")
         query = Query.from_data(data["query"])
         progress(f"nomad: re-observing {self.conn.address}")
-        snap = observe(self.client, query)
+        try:
+            snap = observe(self.client, query)
+        except DriverError as exc:
+            raise DriverError(f"{exc}. Nothing was applied") from None
+        # Jobs first: a changed job also changes the fingerprint, and the message should name it.
+        jobs = dict(data.get("jobs") or {})
+        for job_id, job in sorted(jobs.items()):
+            info = snap.ownership.jobs.get(job_id)
+            if (info.modify_index if info else 0) != int(job["modify_index"]):
+                raise StalePlanError(
+                    f"Nomad job {job_id} at {self.conn.address} changed since the plan was made (modify index "
+                    f"{info.modify_index if info else 'none: deleted'}, plan recorded {job['modify_index']}); "
+                    "nothing was applied: run `modelsched plan` again"
+                )
         if snap.observed.fingerprint != plan.observed_fingerprint:
             raise StalePlanError(
                 f"Nomad cluster at {self.conn.address} changed since the plan was made (nodes, labels, jobs or "
                 "allocations); nothing was applied: run `modelsched plan` again"
             )
-        jobs = dict(data.get("jobs") or {})
-        for job_id, job in jobs.items():
-            info = snap.ownership.jobs.get(job_id)
-            if (info.modify_index if info else 0) != int(job["modify_index"]) and job["action"] != "replace":
-                raise StalePlanError(
-                    f"Nomad job {job_id} at {self.conn.address} changed since the plan was made; "
-                    "nothing was applied: run `modelsched plan` again"
-                )
         return apply_mod.run(self.client, plan, jobs, progress, wait=self.wait, timeout=self.wait_timeout)

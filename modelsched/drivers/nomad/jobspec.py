@@ -70,7 +70,7 @@ def unsafe_values(entry: Entry) -> list[str]:
     if "${" in entry.model_name:
         problems.append(f"model {entry.model_name!r}: the name contains '${{', which Nomad would interpolate")
     for key, value in sorted(entry.node_selector.items()):
-        if key not in STUB_KEYS and not SAFE_KEY.match(key):
+        if key not in STUB_KEYS and not SAFE_KEY.fullmatch(key):
             problems.append(
                 f"model {entry.model_name!r}: node_selector key {key!r} cannot be a Nomad meta key "
                 "(letters, digits, '_', '.', '-' only)"
@@ -94,7 +94,7 @@ def selector_constraints(selector: Mapping[str, str]) -> list[dict[str, str]]:
 def pin_constraint(node_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(node_ids))
     for i in ids:
-        if not NODE_ID_RE.match(i):  # set_contains_any splits on commas: IDs must be plain
+        if not NODE_ID_RE.fullmatch(i):  # set_contains_any splits on commas: IDs must be plain
             raise ConfigError([f"cannot pin to node ID {i!r}: not a Nomad node ID"])
     if not ids:
         # Nothing planned: a constraint no node meets (node IDs are never empty).

@@ -44,21 +44,47 @@ def load_template(path: str | None) -> Template:
         raise ConfigError([f"job template {p}: not UTF-8 text"]) from None
 
 
+class _JSONText(str):
+    """Output of `tojson`: already JSON, written as is."""
+
+
+def _finalize(value: Any) -> Any:
+    """JSON autoescaping for `{{ ... }}`: a plain string is written JSON-escaped (without
+    the quotes), so `"{{ model }}"` stays one JSON string whatever the model name holds
+    (quotes, backslashes, newlines). `tojson` output and numbers are written as they are."""
+    if isinstance(value, _JSONText) or not isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     # Sandboxed: a template cannot reach Python internals; StrictUndefined: a typo in a
     # variable name is an error, not an empty string.
     env = ImmutableSandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
 
     def tojson(value: Any, indent: int | None = None) -> str:
         """JSON text for any value: strings become quoted, escaped data (no HTML escaping)."""
         if isinstance(value, jinja2.Undefined):  # StrictUndefined is not caught by json.dumps
             value._fail_with_undefined_error()
-        return json.dumps(value, indent=indent, ensure_ascii=False)
+        return _JSONText(json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False))
 
     env.filters["tojson"] = tojson
     return env
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # json.loads would keep the last one silently; Nomad never sees the first
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (Nomad cannot read it)")
 
 
 def _template_line(name: str) -> int | None:
@@ -89,13 +115,13 @@ def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, 
         line = _template_line(template.name)
         at = f":{line}" if line else ""
         raise ConfigError([f"{where}{at}: {exc} (rendering model {entry.model_name!r})"]) from None
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # template code is user input: any failure is the template's (1 // 0, ...)
         line = _template_line(template.name)
         at = f":{line}" if line else ""
         problem = f"{where}{at}: {type(exc).__name__}: {exc} (rendering model {entry.model_name!r})"
         raise ConfigError([problem]) from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             [
@@ -103,6 +129,8 @@ def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, 
                 f"(rendered line {exc.lineno}, column {exc.colno}: {exc.msg}); use `| tojson` for values"
             ]
         ) from None
+    except ValueError as exc:
+        raise ConfigError([f"{where}: the output for model {entry.model_name!r}: {exc}"]) from None
     if not isinstance(doc, dict):
         raise ConfigError([f"{where}: the output for model {entry.model_name!r} must be a JSON object (a Nomad Job)"])
     if "Job" in doc and isinstance(doc["Job"], dict) and len(doc) == 1:

@@ -15,12 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelsched.errors import ConfigError
 from modelsched.schemas.cluster import Node
 
 # Selector keys that read node stub fields rather than node Meta (NOMAD.md "Nodes").
 STUB_KEYS = {"node.class": "NodeClass", "node.datacenter": "Datacenter", "node.pool": "NodePool"}
 # Meta keys we accept in selectors: they end up in `${meta.<key>}`, so no `$`, braces, spaces.
-SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")  # use fullmatch: `$` matches before a final newline
+_PREFIX = re.compile(r"[A-Za-z0-9._\-]*")
 META_MANAGED = "modelsched_managed"
 META_MODEL = "modelsched_model"
 META_HASH = "modelsched_spec_hash"
@@ -99,6 +101,10 @@ def job_id_for(prefix: str, model: str) -> str:
     When anything was replaced, a short hash of the model name is appended so two
     models never share a job (e.g. "a/b" and "a:b").
     """
+    if not _PREFIX.fullmatch(prefix):
+        # python-nomad puts the job ID in the URL path unescaped: `/`, `?`, `#` would reach
+        # another endpoint. Model names are sanitised below; the prefix must already be safe.
+        raise ConfigError([f"nomad.job_name_prefix {prefix!r}: use letters, digits, '.', '_' and '-' only"])
     safe = re.sub(r"[^A-Za-z0-9._\-]", "-", model)
     if safe != model:
         safe += "-" + hashlib.sha256(model.encode()).hexdigest()[:8]
