@@ -19,7 +19,11 @@ def _matches(node: Node, entry: Entry) -> bool:
     return healthy and all(node.labels.get(k) == v for k, v in entry.node_selector.items())
 
 
-def reference_plan(desired: Desired, observed: Observed, prune: bool = False) -> tuple[list[Row], dict[str, int]]:
+def reference_plan(
+    desired: Desired, observed: Observed, prune: bool = False, *, use_load: bool = True
+) -> tuple[list[Row], dict[str, int]]:
+    """`use_load=False` ranks every node at load 0 (names only): a case where the two
+    differ is one where load breaks a tie, which the strategies must produce."""
     nodes: dict[str, Node] = {}
     for node in observed.nodes:
         nodes.setdefault(node.id, node)
@@ -29,7 +33,7 @@ def reference_plan(desired: Desired, observed: Observed, prune: bool = False) ->
     placed: list[tuple[str, str]] = []
 
     def load(node_id: str) -> int:
-        return sum(1 for _, n in placed if n == node_id)
+        return sum(1 for _, n in placed if n == node_id) if use_load else 0
 
     for model in sorted(observed.replicas):
         if model in entries and model not in observed.blocked:
