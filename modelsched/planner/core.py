@@ -253,7 +253,7 @@ def _plan(
         if model in listed and model not in observed.blocked:
             continue
         nodes = by_model[model]
-        if prune and model not in listed:
+        if prune and model not in listed and model not in observed.blocked:
             b.record(model, nodes, "remove", "pruned")
         else:
             b.keep([n for n in nodes if n in index.by_id])

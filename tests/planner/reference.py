@@ -39,7 +39,7 @@ def reference_plan(
         if model in entries and model not in observed.blocked:
             continue
         for node_id in observed.replicas[model]:
-            if prune and model not in entries:
+            if prune and model not in entries and model not in observed.blocked:
                 rows.append((model, "remove", node_id, "pruned"))
             elif node_id in nodes:
                 placed.append((model, node_id))

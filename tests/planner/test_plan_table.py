@@ -227,6 +227,15 @@ def test_blocked_models_are_left_alone_with_a_warning() -> None:
     ]
 
 
+def test_a_blocked_model_is_not_pruned_even_when_unlisted() -> None:
+    result = plan(
+        desired(spread("other", tier="gpu")),
+        observed([gpu("g1")], [("llm", "g1"), ("other", "g1")], blocked={"llm": "job modelsched-llm is not ours"}),
+        prune=True,
+    )
+    assert result.changes == []
+
+
 def test_change_carries_node_labels_sorted() -> None:
     result = plan(desired(spread("llm")), observed([node("n1", zone="a", tier="gpu")]))
     assert result.changes[0].labels == {"tier": "gpu", "zone": "a"}
