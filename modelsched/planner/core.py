@@ -265,6 +265,10 @@ def _plan(
             b.warn(entry.model_name, observed.blocked[entry.model_name])
             continue
         mset, ordered = index.matching(entry.node_selector)
+        scope = observed.scopes.get(entry.model_name)
+        if scope is not None:
+            mset = mset & scope
+            ordered = [n for n in ordered if n in scope]
         valid, slot = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
         planned.append((entry, valid, slot, mset, ordered))
 

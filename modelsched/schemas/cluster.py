@@ -62,6 +62,9 @@ class Observed:
     carry the backend's handles in the same order (Nomad allocation IDs).
     `blocked` maps a model to the reason the driver will not manage it (e.g. its job
     belongs to someone else): the planner leaves it alone and reports the reason.
+    `scopes` maps a model to the node IDs its replicas can run on at all, when the
+    backend narrows that beyond the selector (a Nomad job's node pool and datacenters):
+    the planner matches only those nodes. A model not in it may run on any node.
     """
 
     nodes: tuple[Node, ...]
@@ -70,6 +73,7 @@ class Observed:
     blocked: Mapping[str, str] = field(default_factory=dict)
     notices: tuple[Notice, ...] = ()
     replica_ids: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_replicas(
@@ -80,6 +84,7 @@ class Observed:
         *,
         blocked: Mapping[str, str] | None = None,
         notices: Iterable[Notice] = (),
+        scopes: Mapping[str, frozenset[str]] | None = None,
     ) -> Observed:
         by_model: dict[str, list[str]] = {}
         ids: dict[str, list[str]] = {}
@@ -93,6 +98,7 @@ class Observed:
             blocked=dict(blocked or {}),
             notices=tuple(notices),
             replica_ids=ids,
+            scopes=dict(scopes or {}),
         )
 
     def replica_list(self) -> list[Replica]:

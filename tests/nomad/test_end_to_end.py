@@ -337,11 +337,25 @@ def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: Ids) ->
     assert not make(drv, want).has_changes
 
 
-def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_sim: Any, cluster: Ids) -> None:
-    # The job only runs in dc1, but cpu-2 (dc2) carries the label: our plan and Nomad's differ.
-    drv = driver(nomad_sim.address, server_dry_run=True)
-    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
-                   datacenters=["dc1"])
+ONLY_CPU_1 = """{"TaskGroups": [{"Name": "localai",
+  "Constraints": [{"LTarget": "${attr.unique.hostname}", "RTarget": "cpu-1", "Operand": "="}],
+  "Tasks": [{"Name": "localai", "Driver": "docker", "Config": {"image": "localai/localai"}}]}]}
+"""
+
+
+def only_cpu_1(tmp_path: Any) -> str:
+    """A job template whose own constraint the planner cannot know: Nomad places on cpu-1 only."""
+    path = tmp_path / "only-cpu-1.nomad.json.j2"
+    path.write_text(ONLY_CPU_1)
+    return str(path)
+
+
+def test_server_dry_run_disagreement_and_placement_failures_are_warnings(
+    nomad_sim: Any, cluster: Ids, tmp_path: Any
+) -> None:
+    # The template pins the group to cpu-1, but cpu-2 carries the label too: our plan and Nomad's differ.
+    drv = driver(nomad_sim.address, server_dry_run=True, job_template=only_cpu_1(tmp_path))
+    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2))
     p = make(drv, want)
     warnings = [d.message for d in p.diagnostics if d.level == "warning" and d.model == "whisper"]
     assert any("disagrees" in w and "place 1" in w for w in warnings), warnings
@@ -349,10 +363,11 @@ def test_server_dry_run_disagreement_and_placement_failures_are_warnings(nomad_s
     assert "nomad plan: place 1" in p.operations[0].detail
 
 
-def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(nomad_sim: Any, cluster: Ids) -> None:
-    drv = driver(nomad_sim.address, wait_timeout=0.5)
-    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2),
-                   datacenters=["dc1"])
+def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(
+    nomad_sim: Any, cluster: Ids, tmp_path: Any
+) -> None:
+    drv = driver(nomad_sim.address, wait_timeout=0.5, job_template=only_cpu_1(tmp_path))
+    want = desired(Entry(model_name="whisper", node_selector={"tier": "cpu"}, min_replicas=2, max_replicas=2))
     report, _ = apply(drv, make(drv, want))
     assert not report.ok
     reasons = {why for _, why in report.failed}
@@ -392,3 +407,39 @@ def test_a_plan_with_errors_is_not_applied(nomad_sim: Any, cluster: Ids) -> None
     with pytest.raises(DriverError, match="plan has errors"):
         apply(drv, broken)
     assert nomad_sim.requests == []
+
+
+def test_nomad_datacenters_narrow_the_plan_so_apply_converges(nomad_sim: Any, cluster: Ids) -> None:
+    drv = driver(nomad_sim.address)
+    want = desired(
+        Entry(model_name="embed", spread=True),
+        Entry(model_name="llm", node_selector={"tier": "cpu"}, min_replicas=2),
+        datacenters=["dc1"],
+    )
+    p = make(drv, want)
+    assert cluster["cpu-2"] not in {c.node_id for c in p.changes}  # cpu-2 is in dc2
+    assert {m.model: m.matching_nodes for m in p.models} == {"embed": 4, "llm": 1}
+    assert any(d.model == "llm" and "only 1 healthy node" in d.message for d in p.diagnostics)
+    report, _ = apply(drv, p)
+    assert report.ok, (report.errors, report.failed)
+    assert make(drv, want).changes == []
+
+
+def test_a_node_pool_narrows_the_plan_unless_the_selector_names_a_pool(nomad_sim: Any) -> None:
+    ids = {
+        "a": nomad_sim.add_node("a", meta={"tier": "gpu"}, pool="gpu"),
+        "b": nomad_sim.add_node("b", meta={"tier": "gpu"}, pool="gpu"),
+        "c": nomad_sim.add_node("c", meta={"tier": "gpu"}),  # pool "default"
+    }
+    drv = driver(nomad_sim.address)
+    want = desired(
+        Entry(model_name="llm", node_selector={"tier": "gpu"}, spread=True),
+        Entry(model_name="side", node_selector={"node.pool": "default"}, spread=True),
+        node_pool="gpu",
+    )
+    p = make(drv, want)
+    placed = {(c.model, c.node_id) for c in p.changes}
+    assert placed == {("llm", ids["a"]), ("llm", ids["b"]), ("side", ids["c"])}
+    report, _ = apply(drv, p)
+    assert report.ok, (report.errors, report.failed)
+    assert make(drv, want).changes == []

@@ -135,3 +135,19 @@ def test_filter_selects_exactly_the_nodes_with_the_value(key: str, value: str, o
     assert predicate({"Meta": {key: value}})
     assert predicate({"Meta": {key: other}}) == (other == value)
     assert not predicate({"Meta": {}})
+
+
+def test_a_job_scope_is_its_pool_and_datacenter_globs_or_none_for_every_node() -> None:
+    stubs = [
+        {"ID": "a", "NodePool": "gpu", "Datacenter": "eu-1"},
+        {"ID": "b", "NodePool": "default", "Datacenter": "eu-2"},
+        {"ID": "c", "NodePool": "gpu", "Datacenter": "us-1"},
+    ]
+    assert translate.job_scope(stubs, "all", ["*"]) is None
+    assert translate.job_scope(stubs, "gpu", ["*"]) == {"a", "c"}
+    assert translate.job_scope(stubs, "all", ["eu-*"]) == {"a", "b"}
+    assert translate.job_scope(stubs, "gpu", ["eu-*", "us-1"]) == {"a", "c"}
+    assert translate.job_scope(stubs, "gpu", ["ap-*"]) == frozenset()
+    assert translate.job_pool({"node.pool": "p"}, "q") == "p"
+    assert translate.job_pool({}, "q") == "q"
+    assert translate.job_pool({}, None) == "all"

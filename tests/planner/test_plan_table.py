@@ -236,6 +236,22 @@ def test_a_blocked_model_is_not_pruned_even_when_unlisted() -> None:
     assert result.changes == []
 
 
+def test_a_scope_from_the_driver_narrows_where_a_model_can_run() -> None:
+    # e.g. a Nomad job's node pool: g2 matches the selector but the job cannot run there.
+    result = plan(
+        desired(spread("llm", tier="gpu"), bounded("big", 2, 0, tier="gpu")),
+        observed([gpu("g1"), gpu("g2"), gpu("g3")], [("llm", "g2")], scopes={"llm": frozenset({"g1", "g3"})}),
+    )
+    assert [(c.model, c.action, c.node, c.reason) for c in result.changes] == [
+        ("big", "add", "g1", "min_replicas"),
+        ("big", "add", "g2", "min_replicas"),
+        ("llm", "remove", "g2", "node_not_matching"),
+        ("llm", "add", "g1", "spread"),
+        ("llm", "add", "g3", "spread"),
+    ]
+    assert {m.model: m.matching_nodes for m in result.models} == {"big": 3, "llm": 2}
+
+
 def test_change_carries_node_labels_sorted() -> None:
     result = plan(desired(spread("llm")), observed([node("n1", zone="a", tier="gpu")]))
     assert result.changes[0].labels == {"tier": "gpu", "zone": "a"}

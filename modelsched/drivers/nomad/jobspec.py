@@ -39,6 +39,7 @@ from modelsched.drivers.nomad.translate import (
     META_MODEL,
     SAFE_KEY,
     STUB_KEYS,
+    job_pool,
 )
 from modelsched.errors import ConfigError
 from modelsched.schemas.entry import Entry
@@ -120,9 +121,9 @@ def build_job(entry: Entry, template: Template, p: JobParams) -> dict[str, Any]:
     job["ID"] = job["Name"] = p.job_id
     job["Type"] = kind
     job["Datacenters"] = list(p.datacenters)
-    # System jobs only run in their node pool (NOMAD.md): the planner considers every node,
-    # so the job uses the selector's pool, else the configured one, else Nomad's built-in "all".
-    pool = entry.node_selector.get("node.pool") or p.node_pool or "all"
+    # Jobs only run in their node pool and datacenters (NOMAD.md); observe narrows each
+    # model's matching nodes to the same scope (translate.job_scope), so plans converge.
+    pool = job_pool(entry.node_selector, p.node_pool)
     for key, value in (("Namespace", p.namespace), ("Region", p.region), ("NodePool", pool)):
         if value:
             job[key] = value

@@ -10,7 +10,7 @@ when some job is managed). Never one request per node or per model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modelsched.drivers.nomad import translate
 from modelsched.drivers.nomad.client import NomadClient
@@ -28,13 +28,20 @@ class Query:
     listed: Mapping[str, str]  # model -> job ID
     selectors: tuple[Selector, ...]
     adopt: bool = False
+    # model -> (node pool, datacenters) of its job: where it can be placed at all.
+    scopes: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def from_desired(cls, desired: Desired, *, adopt: bool) -> Query:
         prefix = desired.settings.nomad.job_name_prefix
         listed = {e.model_name: translate.job_id_for(prefix, e.model_name) for e in desired.entries}
         sels = {tuple(sorted(e.node_selector.items())) for e in desired.entries}
-        return cls(prefix=prefix, listed=listed, selectors=tuple(sorted(sels)), adopt=adopt)
+        nomad = desired.settings.nomad
+        scopes = {
+            e.model_name: (translate.job_pool(e.node_selector, nomad.node_pool), tuple(nomad.datacenters))
+            for e in desired.entries
+        }
+        return cls(prefix=prefix, listed=listed, selectors=tuple(sorted(sels)), adopt=adopt, scopes=scopes)
 
     def to_data(self) -> dict[str, object]:
         return {
@@ -42,18 +49,21 @@ class Query:
             "listed": dict(sorted(self.listed.items())),
             "selectors": [[list(p) for p in s] for s in self.selectors],
             "adopt": self.adopt,
+            "scopes": {m: [pool, list(dcs)] for m, (pool, dcs) in sorted(self.scopes.items())},
         }
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> Query:
         listed = data.get("listed") or {}
         sels = data.get("selectors") or []
-        assert isinstance(listed, dict) and isinstance(sels, list)
+        scopes = data.get("scopes") or {}
+        assert isinstance(listed, dict) and isinstance(sels, list) and isinstance(scopes, dict)
         return cls(
             prefix=str(data.get("prefix", "")),
             listed={str(k): str(v) for k, v in listed.items()},
             selectors=tuple(tuple((str(k), str(v)) for k, v in s) for s in sels),
             adopt=bool(data.get("adopt")),
+            scopes={str(m): (str(pool), tuple(str(d) for d in dcs)) for m, (pool, dcs) in scopes.items()},
         )
 
 
@@ -106,6 +116,7 @@ def observe(client: NomadClient, query: Query) -> Snapshot:
     for model, node, alloc in replicas:
         by_model.setdefault(model, []).append(node)
         ids.setdefault(model, []).append(alloc)
+    scopes = {m: translate.job_scope(stubs, pool, dcs) for m, (pool, dcs) in query.scopes.items()}
     observed = Observed(
         nodes=tuple(nodes),
         replicas=by_model,
@@ -113,5 +124,6 @@ def observe(client: NomadClient, query: Query) -> Snapshot:
         blocked=dict(ownership.blocked),
         notices=tuple(notices),
         replica_ids=ids,
+        scopes={m: scope for m, scope in scopes.items() if scope is not None},
     )
     return Snapshot(observed, ownership)

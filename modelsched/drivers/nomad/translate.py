@@ -8,6 +8,7 @@ a model name.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -92,6 +93,26 @@ def node_from_stub(stub: Mapping[str, Any], labels: Mapping[str, str]) -> Node:
         status=str(stub.get("Status") or "initializing"),
         eligible=stub.get("SchedulingEligibility", "eligible") == "eligible",
         draining=bool(stub.get("Drain")),
+    )
+
+
+def job_pool(selector: Mapping[str, str], node_pool: str | None) -> str:
+    """The node pool a model's job runs in: the selector's `node.pool`, else the
+    configured `nomad.node_pool`, else Nomad's built-in pool of every node, `all`."""
+    return selector.get("node.pool") or node_pool or "all"
+
+
+def job_scope(stubs: Iterable[Mapping[str, Any]], pool: str, datacenters: Iterable[str]) -> frozenset[str] | None:
+    """IDs of the nodes a job in `pool` and `datacenters` (globs, NOMAD.md) can be placed
+    on at all; None when that is every node."""
+    patterns = tuple(datacenters)
+    if pool == "all" and "*" in patterns:
+        return None
+    return frozenset(
+        str(s["ID"])
+        for s in stubs
+        if (pool == "all" or s.get("NodePool") == pool)
+        and any(fnmatch.fnmatchcase(str(s.get("Datacenter") or ""), d) for d in patterns)
     )
 
 
