@@ -193,9 +193,9 @@ def _ranking(
     return zip(map(load.__getitem__, ids), map(name_of.__getitem__, ids), ids, strict=True)
 
 
-def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]) -> int:
+def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], matching: frozenset[str]) -> int:
     v = len(valid)
-    cap = len(ordered)
+    cap = len(matching)
     max_eff = entry.max_replicas or cap
     target = min(max(v, entry.min_replicas), max_eff, cap)
     if entry.min_replicas > cap:
@@ -207,8 +207,9 @@ def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], ordered: list[str]
         )
     name_of = b.index.name_of
     if target > v:
-        free = [n for n in ordered if n not in valid]
-        # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k.
+        free = matching - valid
+        # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k (the
+        # IDs are unique, so the ranking is total and the input order does not matter).
         ranked = heapq.nsmallest(target - v, _ranking(b.load, name_of, free))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "add", "min_replicas")
@@ -259,32 +260,31 @@ def _plan(
             b.keep([n for n in nodes if n in index.by_id])
 
     # Pass 1b: classify listed models' replicas (load of the valid ones is counted).
-    planned: list[tuple[Entry, set[str], int, frozenset[str], list[str]]] = []
+    planned: list[tuple[Entry, set[str], int, frozenset[str]]] = []
     for entry in entries:
         if entry.model_name in observed.blocked:
             b.warn(entry.model_name, observed.blocked[entry.model_name])
             continue
-        mset, ordered = index.matching(entry.node_selector)
+        mset = index.matching(entry.node_selector)
         scope = observed.scopes.get(entry.model_name)
         if scope is not None:
             mset = mset & scope
-            ordered = [n for n in ordered if n in scope]
         valid, slot = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
-        planned.append((entry, valid, slot, mset, ordered))
+        planned.append((entry, valid, slot, mset))
 
     # Pass 2: additions and bounded removals, in model-name order.
     models: list[ModelPlan] = []
-    for entry, valid, slot, mset, ordered in planned:
+    for entry, valid, slot, mset in planned:
         if entry.spread:
             target = _plan_spread(b, entry, valid, slot, mset)
         else:
-            target = _plan_bounded(b, entry, valid, ordered)
+            target = _plan_bounded(b, entry, valid, mset)
         models.append(
             ModelPlan.model_construct(
                 model=entry.model_name,
                 mode=entry.mode,
                 selector=dict(sorted(entry.node_selector.items())),
-                matching_nodes=len(ordered),
+                matching_nodes=len(mset),
                 current=len(by_model.get(entry.model_name, [])),
                 target=target,
             )

@@ -18,7 +18,7 @@ class NodeIndex:
         self.name_of: dict[str, str] = {}
         self.healthy: set[str] = set()  # read-only outside this class
         self._by_pair: dict[tuple[str, str], set[str]] = {}
-        self._memo: dict[tuple[tuple[str, str], ...], tuple[frozenset[str], list[str]]] = {}
+        self._memo: dict[tuple[tuple[str, str], ...], frozenset[str]] = {}
         for node in nodes:
             if node.id in self.by_id:
                 # Drivers report duplicate IDs as diagnostics; the first definition wins.
@@ -30,8 +30,11 @@ class NodeIndex:
                 for pair in node.labels.items():
                     self._by_pair.setdefault(pair, set()).add(node.id)
 
-    def matching(self, selector: Mapping[str, str]) -> tuple[frozenset[str], list[str]]:
-        """Healthy nodes carrying every selector pair: (as a set, in (name, id) order)."""
+    def matching(self, selector: Mapping[str, str]) -> frozenset[str]:
+        """Healthy nodes carrying every selector pair (one shared set per distinct selector).
+
+        Unordered: every planning step that picks among nodes ranks them itself (by load,
+        name and ID), and the plan is sorted at the end."""
         key = tuple(sorted(selector.items()))
         hit = self._memo.get(key)
         if hit is not None:
@@ -41,7 +44,6 @@ class NodeIndex:
             ids &= self._by_pair.get(pair, set())
             if not ids:
                 break
-        ordered = sorted(ids, key=lambda i: (self.by_id[i].name, i))
-        result = (frozenset(ids), ordered)
+        result = frozenset(ids)
         self._memo[key] = result
         return result
