@@ -112,11 +112,7 @@ def connection(
         skip_verify=bool(skip),
         timeout=float(timeout) if timeout is not None else 10.0,
     )
-    # Values only (TLS files are checked when the client is built): nothing is sent before.
-    conncheck.check_address(conn.address)
-    conncheck.check_token(conn.token)
-    conncheck.check_namespace(conn.namespace)
-    conncheck.check_region(conn.region)
+    conncheck.check_values(conn)  # TLS files are checked when the client is built
     return conn
 
 

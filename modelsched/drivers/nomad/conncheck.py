@@ -100,12 +100,17 @@ def _file(path: str | None, source: str, *, directory: bool = False) -> None:
         raise ModelschedError(f"{source} {path}: no such {kind} (needed to talk TLS to Nomad)")
 
 
-def check_connection(conn: Connection) -> None:
-    """Raise ModelschedError naming the first setting that cannot work."""
+def check_values(conn: Connection) -> None:
+    """The settings' values (no file checks): raise ModelschedError naming the first bad one."""
     check_address(conn.address)
     check_token(conn.token)
     check_namespace(conn.namespace)
     check_region(conn.region)
+
+
+def check_connection(conn: Connection) -> None:
+    """Raise ModelschedError naming the first setting that cannot work."""
+    check_values(conn)
     if conn.client_key and not conn.client_cert:
         raise ModelschedError(
             "NOMAD_CLIENT_KEY / --nomad-client-key is set but NOMAD_CLIENT_CERT / --nomad-client-cert is not: "

@@ -46,7 +46,7 @@ from modelsched.schemas.entry import Entry
 
 # Fields modelsched sets; a template that sets them is overridden (and told so in docs).
 STUB_TARGETS = {"node.class": "${node.class}", "node.datacenter": "${node.datacenter}", "node.pool": "${node.pool}"}
-NODE_ID_RE = re.compile(r"^[A-Za-z0-9\-]+$")
+NODE_ID_RE = re.compile(r"[A-Za-z0-9\-]+")  # use with fullmatch
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from modelsched.schemas.cluster import Node
 # Selector keys that read node stub fields rather than node Meta (NOMAD.md "Nodes").
 STUB_KEYS = {"node.class": "NodeClass", "node.datacenter": "Datacenter", "node.pool": "NodePool"}
 # Meta keys we accept in selectors: they end up in `${meta.<key>}`, so no `$`, braces, spaces.
-SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")  # use fullmatch: `$` matches before a final newline
+SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")  # use with fullmatch
 _PREFIX = re.compile(r"[A-Za-z0-9._\-]*")
 META_MANAGED = "modelsched_managed"
 META_MODEL = "modelsched_model"
@@ -39,8 +39,9 @@ _SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def quote(value: str) -> str:
-    """A bexpr string literal: backslash and double quote escaped, \\n \\t \\r, other control characters as \\uXXXX
-    (go-bexpr reads literals with Go's strconv.Unquote)."""
+    """A bexpr string literal: backslash and double quote escaped, \\n \\t \\r, other control
+    characters as a \\u escape with four hex digits (go-bexpr reads literals with Go's
+    strconv.Unquote)."""
     out = ['"']
     for ch in value:
         if ch in ('"', "\\"):
