@@ -265,10 +265,7 @@ def _plan(
         if entry.model_name in observed.blocked:
             b.warn(entry.model_name, observed.blocked[entry.model_name])
             continue
-        mset = index.matching(entry.node_selector)
-        scope = observed.scopes.get(entry.model_name)
-        if scope is not None:
-            mset = mset & scope
+        mset = index.matching(entry.node_selector, observed.scopes.get(entry.model_name))
         valid, slot = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
         planned.append((entry, valid, slot, mset))
 

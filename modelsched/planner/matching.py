@@ -18,7 +18,7 @@ class NodeIndex:
         self.name_of: dict[str, str] = {}
         self.healthy: set[str] = set()  # read-only outside this class
         self._by_pair: dict[tuple[str, str], set[str]] = {}
-        self._memo: dict[tuple[tuple[str, str], ...], frozenset[str]] = {}
+        self._memo: dict[tuple[tuple[tuple[str, str], ...], frozenset[str] | None], frozenset[str]] = {}
         for node in nodes:
             if node.id in self.by_id:
                 # Drivers report duplicate IDs as diagnostics; the first definition wins.
@@ -30,17 +30,18 @@ class NodeIndex:
                 for pair in node.labels.items():
                     self._by_pair.setdefault(pair, set()).add(node.id)
 
-    def matching(self, selector: Mapping[str, str]) -> frozenset[str]:
-        """Healthy nodes carrying every selector pair (one shared set per distinct selector).
+    def matching(self, selector: Mapping[str, str], scope: frozenset[str] | None = None) -> frozenset[str]:
+        """Healthy nodes carrying every selector pair, within `scope` when the driver gives
+        one (Observed.scopes): one shared set per distinct (selector, scope).
 
         Unordered: every planning step that picks among nodes ranks them itself (by load,
         name and ID), and the plan is sorted at the end."""
-        key = tuple(sorted(selector.items()))
+        key = (tuple(sorted(selector.items())), scope)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        ids = set(self.healthy)
-        for pair in key:
+        ids = set(self.healthy) if scope is None else self.healthy & scope
+        for pair in key[0]:
             ids &= self._by_pair.get(pair, set())
             if not ids:
                 break

@@ -116,7 +116,9 @@ def observe(client: NomadClient, query: Query) -> Snapshot:
     for model, node, alloc in replicas:
         by_model.setdefault(model, []).append(node)
         ids.setdefault(model, []).append(alloc)
-    scopes = {m: translate.job_scope(stubs, pool, dcs) for m, (pool, dcs) in query.scopes.items()}
+    # One pass over the nodes per distinct (pool, datacenters), shared by its models.
+    scope_of = {spec: translate.job_scope(stubs, *spec) for spec in set(query.scopes.values())}
+    scopes = {m: scope_of[spec] for m, spec in query.scopes.items()}
     observed = Observed(
         nodes=tuple(nodes),
         replicas=by_model,
