@@ -41,8 +41,7 @@ class LocalDriver:
     def cluster(self) -> dict[str, str]:
         return {"state": str(self.path)}
 
-    def _load(self, data: bytes) -> tuple[dict[str, Any], Observed]:
-        text = store.decode(data, self.path)
+    def _load(self, data: bytes, text: str) -> tuple[dict[str, Any], Observed]:
         with paused_gc():  # ~10^6 acyclic containers: see modelsched.planner.gcpause
             doc = parse.parse_document(text, str(self.path), self.fmt)
             state = parse.build_state(doc, str(self.path))
@@ -52,12 +51,13 @@ class LocalDriver:
 
     def observe(self, desired: Desired) -> Observed:
         data = store.read_state(self.path)
+        text = store.decode(data, self.path)
         if self.fmt == "json":
             with paused_gc():
-                built = parse.build_json_state(store.decode(data, self.path), str(self.path))
+                built = parse.build_json_state(text, str(self.path))
             if built is not None:
                 return _observed(data, built)
-        return self._load(data)[1]
+        return self._load(data, text)[1]
 
     def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
         return plan
@@ -72,13 +72,14 @@ class LocalDriver:
                     f"cluster state {self.path} changed since the plan was made; "
                     "nothing was applied: run `modelsched plan` again"
                 )
-            doc, _ = self._load(data)
+            old = store.decode(data, self.path)
+            doc, _ = self._load(data, old)
             replicas = _apply_changes(list(doc.get("replicas") or []), plan.changes, self.path)
             if self.fmt == "json":
-                text = store.render_json(doc, replicas)
+                new = store.render_json(doc, replicas)
             else:
-                text = store.render_yaml(store.decode(data, self.path), doc, replicas)
-            store.write_atomic(self.path, text)
+                new = store.render_yaml(old, doc, replicas)
+            store.write_atomic(self.path, new)
         progress(f"wrote {self.path}")
         return ApplyReport(applied=list(plan.changes))
 
