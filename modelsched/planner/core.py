@@ -81,15 +81,14 @@ class _Builder:
     def keep(self, node_ids: Collection[str], within: frozenset[str] = frozenset()) -> int:
         """Count replicas the plan keeps (one per item) towards their nodes' load; return
         the slot `fill` takes to widen them. `within` is a set the items are drawn from:
-        when they are most of it, they are held as that shared set less the few not kept."""
-        if self._load is None:
-            if within and len(node_ids) * 2 > len(within):
-                self._kept.append((within, within.difference(node_ids)))
-            else:
-                self._kept.append((node_ids, ()))
-            return len(self._kept) - 1
-        self._load.update(node_ids)
-        return -1
+        when they are most of it, they are held as that shared set less the few not kept.
+        Pass 1 only: load is first counted in pass 2."""
+        assert self._load is None, "keep() after load was counted"
+        if within and len(node_ids) * 2 > len(within):
+            self._kept.append((within, within.difference(node_ids)))
+        else:
+            self._kept.append((node_ids, ()))
+        return len(self._kept) - 1
 
     def fill(self, slot: int, node_ids: frozenset[str], added: Collection[str]) -> None:
         """A spread model's kept replicas (`slot`) plus its planned `added` are exactly
