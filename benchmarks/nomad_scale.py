@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modelsched.drivers.nomad import Connection, NomadDriver
+from modelsched.model.entry import Desired, Entry
+from modelsched.model.plan import Plan, dump_plan, load_plan
 from modelsched.planner import plan as make_plan
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.plan import Plan, dump_plan, load_plan
 from tests.nomadsim import NomadSim
 
 TIERS = ("gpu", "cpu", "cpu", "cpu")

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from modelsched.drivers.local import LocalDriver
+from modelsched.model.cluster import Node, Observed
+from modelsched.model.entry import Desired, Entry
 from modelsched.planner import plan
-from modelsched.schemas.cluster import Node, Observed
-from modelsched.schemas.entry import Desired, Entry
+from modelsched.workflow import plan_with
 
 GROUPS = 8
 
@@ -96,7 +97,7 @@ def measure(path: Path, desired: Desired, repeat: int, peak: bool) -> dict[str, 
             return json.load(fh)
 
     def observe_plan() -> object:
-        return plan(desired, driver.observe(desired), driver="local", cluster=driver.cluster())
+        return plan_with(driver, desired, prune=False)
 
     t_load = best_of(repeat, load_only)
     t_plan = best_of(repeat, observe_plan)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelsched.schemas.cluster import Node, Observed, Replica
-from modelsched.schemas.entry import Desired, Entry
+from modelsched.model.cluster import Node, Observed, Replica
+from modelsched.model.entry import Desired, Entry
 
 
 def node(name: str, status: str = "ready", eligible: bool = True, **labels: str) -> Node:

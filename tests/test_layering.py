@@ -1,4 +1,8 @@
-"""Dependencies point one way: cli -> drivers -> planner -> schemas (DESIGN.md "Layout")."""
+"""Dependencies point one way (ARCHITECTURE.md): cli -> workflow -> drivers -> planner -> model.
+
+`config` (the config reader) and `output` (plan formats) sit beside the drivers: they use
+the data model and nothing above it. Drivers never import each other.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,25 @@ FORBIDDEN_IN_PLANNER = {"yaml", "jinja2", "nomad", "click", "requests", "deepdif
 
 def imports_of(package: str) -> set[str]:
     found: set[str] = set()
-    for path in (PACKAGE / package).rglob("*.py"):
+    root = PACKAGE / package
+    paths = [root.with_suffix(".py")] if root.with_suffix(".py").exists() else list(root.rglob("*.py"))
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 found.add(node.module)
+                if node.module == "modelsched":
+                    found.update(f"modelsched.{alias.name}" for alias in node.names)
     return found
 
 
-def test_the_planner_imports_schemas_and_the_standard_library_only() -> None:
+def test_the_planner_imports_the_data_model_and_the_standard_library_only() -> None:
     for name in imports_of("planner"):
         top = name.split(".")[0]
         if top == "modelsched":
-            assert name in {"modelsched"} or name.startswith(("modelsched.schemas", "modelsched.planner")), name
+            allowed = name in {"modelsched", "modelsched.GENERATOR"}
+            assert allowed or name.startswith(("modelsched.model", "modelsched.planner")), name
         else:
             assert top in sys.stdlib_module_names or top == "__future__", name
 
@@ -42,14 +51,36 @@ def test_importing_the_planner_loads_no_io_or_ui_library() -> None:
     assert out.stdout.strip() == "[]"
 
 
+ABOVE_MODEL = ("modelsched.config", "modelsched.planner", "modelsched.drivers", "modelsched.output",
+               "modelsched.workflow", "modelsched.cli")
+
+
 @pytest.mark.parametrize(
     ("package", "must_not_import"),
     [
-        ("schemas", ("modelsched.planner", "modelsched.drivers", "modelsched.cli")),
-        ("planner", ("modelsched.drivers", "modelsched.cli")),
-        ("drivers", ("modelsched.cli",)),
+        ("model", ABOVE_MODEL),
+        ("config", ("modelsched.planner", "modelsched.drivers", "modelsched.output", "modelsched.workflow",
+                    "modelsched.cli")),
+        ("planner", ("modelsched.config", "modelsched.drivers", "modelsched.output", "modelsched.workflow",
+                     "modelsched.cli")),
+        ("output", ("modelsched.config", "modelsched.planner", "modelsched.drivers", "modelsched.workflow",
+                    "modelsched.cli")),
+        ("drivers", ("modelsched.workflow", "modelsched.cli", "modelsched.output")),
     ],
-    ids=["schemas import no layer above them", "the planner imports no driver or cli", "drivers import no cli"],
+    ids=[
+        "the data model imports no layer above it",
+        "the config reader imports only the data model",
+        "the planner imports no driver, workflow or cli",
+        "output formats import only the data model",
+        "drivers import no workflow, output or cli",
+    ],
 )
 def test_no_layer_imports_a_layer_above_it(package: str, must_not_import: tuple[str, ...]) -> None:
     assert not {n for n in imports_of(package) if n.startswith(must_not_import)}
+
+
+def test_drivers_never_import_each_other() -> None:
+    drivers = [p.name for p in (PACKAGE / "drivers").iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    for name in drivers:
+        others = tuple(f"modelsched.drivers.{o}" for o in drivers if o != name)
+        assert not {n for n in imports_of(f"drivers/{name}") if n.startswith(others)}, name

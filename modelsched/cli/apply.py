@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from modelsched.cli import compose
+from modelsched import workflow
 from modelsched.cli.commands import emit, errors_in, read_config, read_plan_file
 from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import config_option, debug_option, driver_options, no_color_option, prune_option
+from modelsched.config.load import ENV_PAIRS
 from modelsched.drivers.base import ApplyReport, Driver
 from modelsched.errors import ModelschedError, PlanFileError, StalePlanError
-from modelsched.schemas.load import ENV_PAIRS
-from modelsched.schemas.plan import Plan
+from modelsched.model.plan import Plan
 
 
 def _progress(message: str) -> None:
@@ -96,7 +96,7 @@ def _run(drv: Driver, plan: Plan) -> None:
     if not plan.has_changes:
         click.echo("No changes. Nothing to apply.")
         return
-    _report(drv.apply(plan, _progress))
+    _report(workflow.apply_with(drv, plan, _progress))
 
 
 @click.command()
@@ -127,7 +127,7 @@ def apply(
     if planfile is not None:
         saved = read_plan_file(planfile)
         _check_saved_plan(saved, driver, prune, config)
-        drv = compose.build_driver(
+        drv = workflow.build_driver(
             saved.driver,
             state=state,
             nomad_opts=nomad_opts,
@@ -143,11 +143,11 @@ def apply(
         _run(drv, saved)
         return
     desired = read_config(config)
-    name = compose.driver_name(driver, env)
-    drv = compose.build_driver(
+    name = workflow.driver_name(driver, env)
+    drv = workflow.build_driver(
         name, state=state, nomad_opts=nomad_opts, env=env, wait=wait, wait_timeout=wait_timeout
     )
-    fresh = compose.plan_with(drv, desired, prune=bool(prune))
+    fresh = workflow.plan_with(drv, desired, prune=bool(prune))
     emit(fresh, "text", no_color)
     if errors_in(fresh) or not fresh.has_changes:
         _run(drv, fresh)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from modelsched.cli import compose, output
+from modelsched import output, workflow
 from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import (
     config_option,
@@ -19,10 +19,10 @@ from modelsched.cli.options import (
     no_color_option,
     prune_option,
 )
+from modelsched.config.load import load_desired
 from modelsched.errors import ModelschedError, PlanFileError
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.load import load_desired
-from modelsched.schemas.plan import Plan, dump_plan, load_plan
+from modelsched.model.entry import Desired, Entry
+from modelsched.model.plan import Plan, dump_plan, load_plan
 
 
 def read_config(config: str | None) -> Desired:
@@ -70,7 +70,7 @@ def read_plan_file(path: str) -> Plan:
 
 def emit(plan: Plan, fmt: str, no_color: bool) -> None:
     colour = fmt == "text" and output.use_colour(sys.stdout, no_color)
-    click.echo(output.render(plan, fmt, colour), nl=False)
+    click.echo(output.format_plan(plan, fmt, colour), nl=False)
 
 
 def errors_in(plan: Plan) -> int:
@@ -110,11 +110,11 @@ def plan(
 ) -> None:
     """Show the per-node replica changes that apply would make."""
     desired = read_config(config)
-    name = compose.driver_name(driver, os.environ)
-    drv = compose.build_driver(
+    name = workflow.driver_name(driver, os.environ)
+    drv = workflow.build_driver(
         name, state=state, nomad_opts=nomad_opts, env=os.environ, server_dry_run=server_dry_run
     )
-    the_plan = compose.plan_with(drv, desired, prune=bool(prune))
+    the_plan = workflow.plan_with(drv, desired, prune=bool(prune))
     if out:
         write_plan_file(out, the_plan)
     emit(the_plan, fmt, no_color)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from modelsched.cli.compose import DRIVERS
+from modelsched.workflow import DRIVERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,12 +16,12 @@ from typing import Any
 import click
 
 from modelsched.cli.nomad_options import nomad_options
+from modelsched.config.load import load_desired
 from modelsched.drivers.nomad import conncheck, jobspec
 from modelsched.drivers.nomad.prepare import placement_of
-from modelsched.drivers.nomad.render import load_template
+from modelsched.drivers.nomad.template import load_template
 from modelsched.drivers.nomad.translate import job_id_for
 from modelsched.errors import ModelschedError
-from modelsched.schemas.load import load_desired
 
 
 @click.command()

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from modelsched.schemas.cluster import Observed
-from modelsched.schemas.entry import Desired
-from modelsched.schemas.plan import Change, Plan
+from modelsched.model.cluster import Observed
+from modelsched.model.entry import Desired
+from modelsched.model.plan import Change, Plan
 
 Progress = Callable[[str], None]
 

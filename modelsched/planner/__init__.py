@@ -1,6 +1,6 @@
 """PURE planning: `plan(desired, observed) -> Plan`.
 
-Imports schemas and the standard library only (a test enforces it): no I/O, no clock,
+Imports the data model and the standard library only (a test enforces it): no I/O, no clock,
 no printing. The same inputs always give the same plan, byte for byte.
 """
 

@@ -17,11 +17,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from modelsched import GENERATOR
-from modelsched.planner.gcpause import paused_gc
+from modelsched.model.cluster import Node, Observed
+from modelsched.model.entry import Desired, Entry
+from modelsched.model.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Summary
 from modelsched.planner.matching import NodeIndex
-from modelsched.schemas.cluster import Node, Observed
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Summary
 
 
 def _selector_text(selector: dict[str, str]) -> str:
@@ -231,13 +230,6 @@ def plan(
     cluster: dict[str, str] | None = None,
 ) -> Plan:
     """Compute the per-node plan. Deterministic; touches listed models only unless `prune`."""
-    with paused_gc():
-        return _plan(desired, observed, prune, driver, cluster)
-
-
-def _plan(
-    desired: Desired, observed: Observed, prune: bool, driver: str, cluster: dict[str, str] | None
-) -> Plan:
     index = NodeIndex(observed.nodes)
     b = _Builder(index)
     entries = sorted(desired.entries, key=lambda e: e.model_name)

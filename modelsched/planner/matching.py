@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from modelsched.schemas.cluster import Node
+from modelsched.model.cluster import Node
 
 
 class NodeIndex:

@@ -10,8 +10,8 @@ import pytest
 
 from modelsched.drivers.local import LocalDriver
 from modelsched.errors import StalePlanError, StateError
+from modelsched.model.plan import Plan
 from modelsched.planner import plan
-from modelsched.schemas.plan import Plan
 from tests.builders import bounded, desired, spread
 
 STATE = """\

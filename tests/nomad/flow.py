@@ -7,9 +7,9 @@ from typing import Any
 from modelsched.cli.nomad_options import NAMES
 from modelsched.drivers.base import ApplyReport
 from modelsched.drivers.nomad import Connection, NomadDriver
+from modelsched.model.entry import Desired, Entry, NomadSettings, Settings
+from modelsched.model.plan import Plan, dump_plan, load_plan
 from modelsched.planner import plan as make_plan
-from modelsched.schemas.entry import Desired, Entry, NomadSettings, Settings
-from modelsched.schemas.plan import Plan, dump_plan, load_plan
 
 TOKEN = "secret-token-123"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.nomad import Connection, NomadDriver
-from modelsched.schemas.entry import Entry
+from modelsched.model.entry import Entry
 from tests.cli.conftest import EXAMPLES, Run
 from tests.nomad.flow import apply, desired, driver, make
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from modelsched.errors import DriverError, StalePlanError
-from modelsched.schemas.entry import Entry
+from modelsched.model.entry import Entry
 from tests.nomad.flow import TOKEN, apply, desired, driver, make
 
 Ids = dict[str, str]
@@ -398,7 +398,7 @@ def test_a_stopped_job_is_registered_again(nomad_sim: Any, cluster: Ids) -> None
 
 
 def test_a_plan_with_errors_is_not_applied(nomad_sim: Any, cluster: Ids) -> None:
-    from modelsched.schemas.plan import Diagnostic
+    from modelsched.model.plan import Diagnostic
 
     drv = driver(nomad_sim.address)
     p = make(drv, desired(LOCALAI[0]))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.nomad import jobspec
-from modelsched.drivers.nomad.render import Template, load_template
+from modelsched.drivers.nomad.template import Template, load_template
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import Entry
+from modelsched.model.entry import Entry
 
 GOLDEN = Path(__file__).parent / "golden"
 NODE_A = "11111111-1111-4111-8111-111111111111"

@@ -8,8 +8,8 @@ Returns (model, action, node ID, reason) in plan order plus each model's target.
 
 from __future__ import annotations
 
-from modelsched.schemas.cluster import Node, Observed
-from modelsched.schemas.entry import Desired, Entry
+from modelsched.model.cluster import Node, Observed
+from modelsched.model.entry import Desired, Entry
 
 Row = tuple[str, str, str, str]
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
+from modelsched.model.cluster import Node, Observed, Replica
+from modelsched.model.entry import Desired, Entry
 from modelsched.planner import plan
-from modelsched.schemas.cluster import Node, Observed, Replica
-from modelsched.schemas.entry import Desired, Entry
 from tests.planner.reference import reference_plan
 
 NAMES = ["n0", "n1", "n2", "n3", "n4"]

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelsched.drivers.local.driver import _apply_changes
+from modelsched.model.cluster import Node, Observed
+from modelsched.model.entry import Desired, Entry
+from modelsched.model.plan import Plan, dump_plan
 from modelsched.planner import plan
-from modelsched.schemas.cluster import Node, Observed
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.plan import Plan, dump_plan
 from tests.planner.reference import reference_plan
 
 NODE_NAMES = [f"n{i}" for i in range(7)]

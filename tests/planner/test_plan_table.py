@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from modelsched.model.cluster import Node
+from modelsched.model.entry import Entry
 from modelsched.planner import plan
-from modelsched.schemas.cluster import Node
-from modelsched.schemas.entry import Entry
 from tests.builders import bounded, desired, entry, node, observed, spread
 
 GPU = {"tier": "gpu"}

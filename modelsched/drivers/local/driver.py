@@ -16,10 +16,9 @@ from typing import Any
 from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.local import parse, store
 from modelsched.errors import StalePlanError, StateError
-from modelsched.planner.gcpause import paused_gc
-from modelsched.schemas.cluster import Observed
-from modelsched.schemas.entry import Desired
-from modelsched.schemas.plan import Change, Plan
+from modelsched.model.cluster import Observed
+from modelsched.model.entry import Desired
+from modelsched.model.plan import Change, Plan
 
 
 def _fingerprint(data: bytes) -> str:
@@ -42,9 +41,8 @@ class LocalDriver:
         return {"state": str(self.path)}
 
     def _load(self, data: bytes, text: str) -> tuple[dict[str, Any], Observed]:
-        with paused_gc():  # ~10^6 acyclic containers: see modelsched.planner.gcpause
-            doc = parse.parse_document(text, str(self.path), self.fmt)
-            state = parse.build_state(doc, str(self.path))
+        doc = parse.parse_document(text, str(self.path), self.fmt)
+        state = parse.build_state(doc, str(self.path))
         if self.fmt == "json":
             parse.check_json_duplicates(text, doc, str(self.path))
         return doc, _observed(data, state)
@@ -53,8 +51,7 @@ class LocalDriver:
         data = store.read_state(self.path)
         text = store.decode(data, self.path)
         if self.fmt == "json":
-            with paused_gc():
-                built = parse.build_json_state(text, str(self.path))
+            built = parse.build_json_state(text, str(self.path))
             if built is not None:
                 return _observed(data, built)
         return self._load(data, text)[1]

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from modelsched.drivers.local import fastjson
+from modelsched.drivers.local import groupjson
 from modelsched.errors import StateError
-from modelsched.schemas.cluster import NODE_STATUSES, Node, Notice
+from modelsched.model.cluster import NODE_STATUSES, Node, Notice
 
 _BaseLoader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
@@ -247,9 +247,9 @@ def build_state(doc: dict[str, Any], source: str) -> State:
 
 
 def build_json_state(text: str, source: str) -> State | None:
-    """`build_state` for a JSON state, grouping replicas while parsing (fastjson); None
+    """`build_state` for a JSON state, grouping replicas while parsing (groupjson); None
     when the text is not a well-formed state, to be parsed the plain way instead."""
-    parsed = fastjson.parse_grouped(text)
+    parsed = groupjson.parse_grouped(text)
     if parsed is None:
         return None
     nodes, known, notices = _build_nodes(parsed.doc.get("nodes") or [], source, parsed.names)

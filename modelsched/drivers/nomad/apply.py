@@ -20,7 +20,7 @@ from modelsched.drivers.nomad import jobspec, translate
 from modelsched.drivers.nomad.client import ConflictError, NomadClient
 from modelsched.drivers.nomad.prepare import placement_failure
 from modelsched.errors import DriverError
-from modelsched.schemas.plan import Change, Plan
+from modelsched.model.plan import Change, Plan
 
 _ORDER = {"replace": 0, "register": 1, "update": 1, "evaluate": 1, "purge": 2}
 

@@ -15,11 +15,11 @@ from modelsched.drivers.nomad import apply as apply_mod
 from modelsched.drivers.nomad import prepare as prep
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.drivers.nomad.observe import Query, Snapshot, observe
-from modelsched.drivers.nomad.render import load_template
+from modelsched.drivers.nomad.template import load_template
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
-from modelsched.schemas.cluster import Observed
-from modelsched.schemas.entry import Desired
-from modelsched.schemas.plan import Plan
+from modelsched.model.cluster import Observed
+from modelsched.model.entry import Desired
+from modelsched.model.plan import Plan
 
 DATA_VERSION = 1
 

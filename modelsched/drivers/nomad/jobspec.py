@@ -5,7 +5,7 @@ decides placement and ownership, so label values never pass through a template:
 ID/Name, Type, Datacenters, NodePool, Namespace/Region, ownership Meta, the selector
 constraints, pinning, Count, `distinct_hosts` and the `scaling` block. It also checks
 that no value can inject into constraints or `${...}` interpolation, validates the job
-against `schema`, hashes the spec, and compares it with a running job. Pure.
+against `jobschema`, hashes the spec, and compares it with a running job. Pure.
 
 Modes (NOMAD.md "Jobs"):
 - spread, scheduler-chosen: system job + selector constraints: Nomad follows nodes
@@ -30,8 +30,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from modelsched.drivers.nomad import schema
-from modelsched.drivers.nomad.render import Template, render_template
+from modelsched.drivers.nomad import jobschema
+from modelsched.drivers.nomad.template import Template, render_template
 from modelsched.drivers.nomad.translate import (
     META_HASH,
     META_MANAGED,
@@ -42,7 +42,7 @@ from modelsched.drivers.nomad.translate import (
     job_pool,
 )
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import Entry
+from modelsched.model.entry import Entry
 
 # Fields modelsched sets; a template that sets them is overridden (and told so in docs).
 STUB_TARGETS = {"node.class": "${node.class}", "node.datacenter": "${node.datacenter}", "node.pool": "${node.pool}"}
@@ -156,7 +156,7 @@ def build_job(entry: Entry, template: Template, p: JobParams) -> dict[str, Any]:
     job["Constraints"] = constraints
     meta.pop(META_HASH, None)
     job["Meta"] = meta
-    schema.check_job(job, template.name, entry.model_name)
+    jobschema.check_job(job, template.name, entry.model_name)
     job["Meta"][META_HASH] = spec_hash(job)
     return job
 

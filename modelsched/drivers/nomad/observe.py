@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from modelsched.drivers.nomad import translate
 from modelsched.drivers.nomad.client import NomadClient
-from modelsched.schemas.cluster import Notice, Observed
-from modelsched.schemas.entry import Desired
+from modelsched.model.cluster import Notice, Observed
+from modelsched.model.entry import Desired
 
 Selector = tuple[tuple[str, str], ...]
 

@@ -16,11 +16,11 @@ from typing import Any
 from modelsched.drivers.nomad import jobspec
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.observe import Query, Snapshot
-from modelsched.drivers.nomad.render import Template
+from modelsched.drivers.nomad.template import Template
 from modelsched.drivers.nomad.translate import META_HASH
-from modelsched.schemas.cluster import Observed
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.plan import Change, Diagnostic, Operation, Plan
+from modelsched.model.cluster import Observed
+from modelsched.model.entry import Desired, Entry
+from modelsched.model.plan import Change, Diagnostic, Operation, Plan
 
 SCHEDULER_ADD_NOTE = "planned node; Nomad may place it on another matching node"
 SCHEDULER_REMOVE_NOTE = "Nomad stops the highest-index allocation, whichever node it is on"

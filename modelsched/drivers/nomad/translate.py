@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelsched.errors import ConfigError
-from modelsched.schemas.cluster import Node
+from modelsched.model.cluster import Node
 
 # Selector keys that read node stub fields rather than node Meta (NOMAD.md "Nodes").
 STUB_KEYS = {"node.class": "NodeClass", "node.datacenter": "Datacenter", "node.pool": "NodePool"}

@@ -1,7 +1,7 @@
 """Normalised scheduling entries and the desired state (what the user declared).
 
 `Entry` is the checked, normalised form of one LocalAI-style scheduling entry: the
-loader (`schemas.load`) turns raw YAML/JSON into entries and reports located errors;
+loader (`config.load`) turns raw YAML/JSON into entries and reports located errors;
 this module only defines the shape and the digest. No I/O here.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from modelsched.schemas.base import StrictModel
+from modelsched.model.base import StrictModel
 
 Mode = Literal["spread", "bounded"]
 Placement = Literal["scheduler", "pinned"]

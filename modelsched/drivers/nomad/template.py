@@ -18,7 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import Entry
+from modelsched.model.entry import Entry
 
 DEFAULT_TEMPLATE = "default.nomad.json.j2"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from modelsched.config.load import Format, load_text
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import Desired, Entry
-from modelsched.schemas.load import Format, load_text
+from modelsched.model.entry import Desired, Entry
 
 
 def problems(text: str, fmt: Format = "yaml", source: str | None = None) -> list[str]:

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from modelsched.cli.output import render_text, use_colour
+from modelsched.output import format_text, use_colour
 from modelsched.planner import plan
 from tests.builders import desired, node, observed, spread
 
@@ -39,6 +39,6 @@ def test_colour_rules(stream: io.StringIO, flag: bool, env: dict[str, str], expe
 
 def test_colour_marks_additions_green_and_removals_red() -> None:
     p = plan(desired(spread("m", tier="gpu")), observed([node("a", tier="gpu"), node("b")], [("m", "b")]))
-    text = render_text(p, colour=True)
+    text = format_text(p, colour=True)
     assert "\x1b[32m+ a" in text and "\x1b[31m- b" in text
-    assert "\x1b[" not in render_text(p, colour=False)
+    assert "\x1b[" not in format_text(p, colour=False)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from modelsched.schemas.base import StrictModel
+from modelsched.model.base import StrictModel
 
 FORMAT_VERSION = 1
 

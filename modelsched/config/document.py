@@ -2,8 +2,8 @@
 
 Owns the document shapes of the input contract: a bare list of entries (LocalAI's
 format) or a mapping with `models:` and tool settings (`nomad:` -> NomadSettings).
-Entries are checked by `schemas.normalize`; sources, env vars and cross-source
-duplicates are `schemas.load`'s job. No I/O here.
+Entries are checked by `config.normalize`; sources, env vars and cross-source
+duplicates are `config.load`'s job. No I/O here.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from modelsched.schemas.entry import Entry, Settings
-from modelsched.schemas.normalize import ENTRY_KEYS, Checked, check_entry
-from modelsched.schemas.suggest import unknown_key
-from modelsched.schemas.tree import Located, Map, NotPlain, Scalar, Seq, describe, key_text, plain
+from modelsched.config.normalize import ENTRY_KEYS, Checked, check_entry
+from modelsched.config.suggest import unknown_key
+from modelsched.config.tree import Located, Map, NotPlain, Scalar, Seq, describe, key_text, plain
+from modelsched.model.entry import Entry, Settings
 
 SETTINGS_GROUPS: dict[str, type[BaseModel]] = {
     name: info.annotation  # type: ignore[misc]

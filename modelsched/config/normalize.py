@@ -4,7 +4,7 @@ Owns the entry rules of the input contract (DESIGN.md "Scheduling config"): Loca
 keys and wording, strict types (no `"2"` for 2, no `true` for 1, no 2.0 for 2), the
 `replicas` aliases, selectors read as strings, unknown keys with a suggestion. Every
 problem is prefixed `source:line: entry N (model): `. Cross-entry rules (duplicate
-model names) and document shape live in `schemas.load`/`schemas.document`.
+model names) and document shape live in `config.load`/`config.document`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from modelsched.schemas.entry import Entry, Location, Placement
-from modelsched.schemas.suggest import unknown_key
-from modelsched.schemas.tree import Located, Map, NotPlain, Scalar, describe, key_text, plain
+from modelsched.config.suggest import unknown_key
+from modelsched.config.tree import Located, Map, NotPlain, Scalar, describe, key_text, plain
+from modelsched.model.entry import Entry, Location, Placement
 
 MAX_INT = 2**31 - 1
 

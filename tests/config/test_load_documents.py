@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
+from modelsched.config.load import Format, load_text
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import NomadSettings
-from modelsched.schemas.load import Format, load_text
-from tests.schemas.loadhelp import load, problems
+from modelsched.model.entry import NomadSettings
+from tests.config.loadhelp import load, problems
 
 
 def doc(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Composition: which driver, on which cluster; load -> observe -> plan -> prepare.
+"""The workflow: which driver, on which cluster; load -> observe -> plan -> prepare; apply.
 
 Precedence rules from DESIGN.md "CLI": driver from --driver, else MODELSCHED_DRIVER,
 else local; local state from --state, else MODELSCHED_STATE, else ./cluster.yaml.
@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from modelsched.drivers.base import Driver
+from modelsched.drivers.base import ApplyReport, Driver, Progress
 from modelsched.drivers.local import LocalDriver
 from modelsched.errors import ModelschedError, PlanFileError
+from modelsched.gcpause import paused_gc
+from modelsched.model.entry import Desired
+from modelsched.model.plan import Plan
 from modelsched.planner import plan as make_plan
-from modelsched.schemas.entry import Desired
-from modelsched.schemas.plan import Plan
 
 DRIVERS = ("local", "nomad")
 
@@ -76,6 +77,15 @@ def build_driver(
 
 def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:
     """observe -> pure plan -> driver's additions (driver data, operations, server checks)."""
-    observed = driver.observe(desired)
-    plan = make_plan(desired, observed, prune=prune, driver=driver.name, cluster=driver.cluster())
-    return driver.prepare(plan, desired, observed)
+    # One GC pause for the bulk work (see modelsched.gcpause): parsing and planning
+    # build ~10^6 acyclic containers.
+    with paused_gc():
+        observed = driver.observe(desired)
+        plan = make_plan(desired, observed, prune=prune, driver=driver.name, cluster=driver.cluster())
+        return driver.prepare(plan, desired, observed)
+
+
+def apply_with(driver: Driver, plan: Plan, progress: Progress) -> ApplyReport:
+    """Apply a checked plan through its driver (re-observe, stale check, apply, wait)."""
+    with paused_gc():
+        return driver.apply(plan, progress)

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelsched.schemas.entry import Entry
-from modelsched.schemas.load import load_text
+from modelsched.config.load import load_text
+from modelsched.model.entry import Entry
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
 names = text.filter(lambda s: s.strip() != "")

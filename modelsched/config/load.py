@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
+from modelsched.config.document import Document, read_document
+from modelsched.config.jsonsrc import is_json, read_json
+from modelsched.config.yamlsrc import read_yaml
 from modelsched.errors import ConfigError
-from modelsched.schemas.document import Document, read_document
-from modelsched.schemas.entry import Desired, Entry, Location, Settings
-from modelsched.schemas.jsonsrc import is_json, read_json
-from modelsched.schemas.yamlsrc import read_yaml
+from modelsched.model.entry import Desired, Entry, Location, Settings
 
 Format = Literal["yaml", "json"]
 

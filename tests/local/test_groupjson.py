@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelsched.drivers.local import LocalDriver, parse
-from modelsched.drivers.local.fastjson import parse_grouped
+from modelsched.drivers.local.groupjson import parse_grouped
 
 NAMES = ["a", "b", "c", "d"]
 label_maps = st.dictionaries(st.sampled_from(["tier", "zone", "model", "node"]), st.sampled_from(["x", "y"]))

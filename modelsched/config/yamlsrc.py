@@ -1,4 +1,4 @@
-"""YAML text -> located tree (`schemas.tree`), refusing what PyYAML silently accepts.
+"""YAML text -> located tree (`config.tree`), refusing what PyYAML silently accepts.
 
 Built on `yaml.compose` (libyaml's composer when available), so every key and value
 keeps its line. Scalars are resolved with PyYAML's SafeConstructor (`2` is an int,
@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from modelsched.config.tree import Located, Map, Scalar, Seq, key_text
 from modelsched.errors import ConfigError
-from modelsched.schemas.tree import Located, Map, Scalar, Seq, key_text
 
 _Loader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 

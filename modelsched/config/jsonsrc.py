@@ -1,4 +1,4 @@
-"""JSON text -> located tree (`schemas.tree`), refusing duplicate object keys.
+"""JSON text -> located tree (`config.tree`), refusing duplicate object keys.
 
 Uses the standard library's decoder with its pure-Python scanner, hooked so that
 every object and array records the line of its opening bracket (scalars and keys get
@@ -16,8 +16,8 @@ import json.scanner
 from collections.abc import Callable
 from typing import Any
 
+from modelsched.config.tree import Located, Map, Scalar, Seq
 from modelsched.errors import ConfigError
-from modelsched.schemas.tree import Located, Map, Scalar, Seq
 
 _Scan = Callable[[str, int], tuple[Any, int]]
 

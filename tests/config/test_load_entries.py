@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from modelsched.schemas.load import Format
-from tests.schemas.loadhelp import only_entry, problems
+from modelsched.config.load import Format
+from tests.config.loadhelp import only_entry, problems
 
 BOTH: list[Format] = ["yaml", "json"]
 

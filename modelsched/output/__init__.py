@@ -12,7 +12,7 @@ from typing import IO
 
 import click
 
-from modelsched.schemas.plan import Change, ModelPlan, Plan, dump_plan
+from modelsched.model.plan import Change, ModelPlan, Plan, dump_plan
 
 
 def use_colour(stream: IO[str], no_colour_flag: bool, env: Mapping[str, str] | None = None) -> bool:
@@ -41,7 +41,7 @@ def _cluster_text(plan: Plan) -> str:
     return ", ".join(f"{k} {v or '(default)'}" for k, v in sorted(plan.cluster.items()))
 
 
-def render_text(plan: Plan, colour: bool = False) -> str:
+def format_text(plan: Plan, colour: bool = False) -> str:
     out: list[str] = []
     models = {m.model: m for m in plan.models}
     by_model: dict[str, list[Change]] = {}
@@ -92,7 +92,7 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(plan: Plan) -> str:
+def format_markdown(plan: Plan) -> str:
     s = plan.summary
     title = f"Plan: {s.add} to add, {s.remove} to remove" if plan.has_changes else "No changes"
     out = [f"### modelsched {title}", ""]
@@ -130,9 +130,9 @@ def render_markdown(plan: Plan) -> str:
     return "\n".join(out)
 
 
-def render(plan: Plan, fmt: str, colour: bool = False) -> str:
+def format_plan(plan: Plan, fmt: str, colour: bool = False) -> str:
     if fmt == "json":
         return dump_plan(plan)
     if fmt == "markdown":
-        return render_markdown(plan)
-    return render_text(plan, colour)
+        return format_markdown(plan)
+    return format_text(plan, colour)

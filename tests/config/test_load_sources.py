@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from modelsched.config.load import load_desired
 from modelsched.errors import ConfigError
-from modelsched.schemas.entry import Desired
-from modelsched.schemas.load import load_desired
+from modelsched.model.entry import Desired
 
 ROOT = Path(__file__).resolve().parents[2]
 
