@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from modelsched.drivers.base import LineReporter
 from modelsched.drivers.nomad import Connection, NomadDriver
 from modelsched.model.entry import Desired, Entry
 from modelsched.model.plan import Plan, dump_plan, load_plan
@@ -79,19 +80,19 @@ def main() -> None:
         budget = 10 + distinct
         print(f"  budget <= {budget}: {'OK' if len(reqs) <= budget else 'EXCEEDED'}; "
               f"{p.summary.add} to add, {len(p.operations)} job operations")
-        report, reqs = measure(sim, "apply (cold cluster)", lambda: drv.apply(p, lambda _m: None))
+        report, reqs = measure(sim, "apply (cold cluster)", lambda: drv.apply(p, LineReporter(lambda _m: None)))
         print(f"  ok={report.ok} applied={len(report.applied)} failed={len(report.failed)}; "
               f"registers={sum(1 for m, path, _ in reqs if m == 'POST' and path.startswith('/v1/job/'))}")
         p2, reqs = measure(sim, "observe + plan (converged)", lambda: plan_once(drv, want))
         print(f"  changes={len(p2.changes)} operations={len(p2.operations)}")
-        _, reqs = measure(sim, "apply (converged, nothing to do)", lambda: drv.apply(p2, lambda _m: None))
+        _, reqs = measure(sim, "apply (converged, nothing to do)", lambda: drv.apply(p2, LineReporter(lambda _m: None)))
         job_reqs = [r for r in reqs if r[1].startswith("/v1/job/")]
         print(f"  requests for unchanged jobs: {len(job_reqs)}")
         first = want.entries[1]
         changed = Desired(entries=(first.model_copy(update={"vars": {"image": "localai/localai:v9"}}),
                                    *want.entries[:1], *want.entries[2:]))
         p3, _ = measure(sim, "observe + plan (1 job spec changed)", lambda: plan_once(drv, changed))
-        _, reqs = measure(sim, "apply (1 job spec changed)", lambda: drv.apply(p3, lambda _m: None))
+        _, reqs = measure(sim, "apply (1 job spec changed)", lambda: drv.apply(p3, LineReporter(lambda _m: None)))
         touched = sorted({path for _, path, _ in reqs if path.startswith("/v1/job/")})
         print(f"  operations={len(p3.operations)}; job paths touched: {touched}")
 

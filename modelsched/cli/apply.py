@@ -13,7 +13,7 @@ from modelsched.cli.commands import emit, errors_in, read_config, read_plan_file
 from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import config_option, debug_option, driver_options, no_color_option, prune_option
 from modelsched.config.load import ENV_PAIRS
-from modelsched.drivers.base import ApplyReport, Driver
+from modelsched.drivers.base import ApplyReport, Driver, LineReporter
 from modelsched.errors import ModelschedError, PlanFileError, StalePlanError
 from modelsched.model.plan import Plan
 
@@ -96,7 +96,7 @@ def _run(drv: Driver, plan: Plan) -> None:
     if not plan.has_changes:
         click.echo("No changes. Nothing to apply.")
         return
-    _report(workflow.apply_with(drv, plan, _progress))
+    _report(workflow.apply_with(drv, plan, LineReporter(_progress)))
 
 
 @click.command()

@@ -25,6 +25,9 @@ class Node:
     status: str = "ready"
     eligible: bool = True
     draining: bool = False
+    # How many replicas of one model the node may hold (LocalAI's max_replicas_per_model;
+    # the local state file's `slots`). Nomad stays 1 (distinct_hosts).
+    slots: int = 1
 
     @property
     def healthy(self) -> bool:
@@ -65,6 +68,8 @@ class Observed:
     `scopes` maps a model to the node IDs its replicas can run on at all, when the
     backend narrows that beyond the selector (a Nomad job's node pool and datacenters):
     the planner matches only those nodes. A model not in it may run on any node.
+    `private` is the driver's own typed data from observe (Terraform's `Private`): only
+    the driver that made it reads it, in `prepare`; the planner and the workflow never do.
     """
 
     nodes: tuple[Node, ...]
@@ -74,6 +79,7 @@ class Observed:
     notices: tuple[Notice, ...] = ()
     replica_ids: Mapping[str, Sequence[str]] = field(default_factory=dict)
     scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    private: object = None
 
     @classmethod
     def from_replicas(
@@ -85,6 +91,7 @@ class Observed:
         blocked: Mapping[str, str] | None = None,
         notices: Iterable[Notice] = (),
         scopes: Mapping[str, frozenset[str]] | None = None,
+        private: object = None,
     ) -> Observed:
         by_model: dict[str, list[str]] = {}
         ids: dict[str, list[str]] = {}
@@ -99,6 +106,7 @@ class Observed:
             notices=tuple(notices),
             replica_ids=ids,
             scopes=dict(scopes or {}),
+            private=private,
         )
 
     def replica_list(self) -> list[Replica]:

@@ -20,9 +20,15 @@ FORMAT_VERSION = 1
 Action = Literal["add", "remove"]
 Level = Literal["warning", "error"]
 
-# Why a change is planned. For display only: nothing decides on a reason.
-ADD_REASONS = ("spread", "min_replicas")
-REMOVE_REASONS = (
+# Why a change is planned. For display only: nothing decides on a reason (apply decides
+# from node state and typed driver operations).
+AddReason = Literal["spread", "min_replicas"]
+RemoveReason = Literal[
+    "node_unknown", "node_unhealthy", "node_not_matching", "duplicate_on_node", "max_replicas", "pruned"
+]
+Reason = Literal[AddReason, RemoveReason]
+ADD_REASONS: tuple[AddReason, ...] = ("spread", "min_replicas")
+REMOVE_REASONS: tuple[RemoveReason, ...] = (
     "node_unknown",
     "node_unhealthy",
     "node_not_matching",
@@ -30,6 +36,12 @@ REMOVE_REASONS = (
     "max_replicas",
     "pruned",
 )
+
+# Driver operations shown in a plan (Nomad: job register/update/replace/evaluate/purge and
+# allocation stop; LocalAI: scheduling row create/update/delete and replica unload).
+OperationAction = Literal[
+    "register", "update", "replace", "evaluate", "purge", "stop", "create", "delete", "unload"
+]
 
 
 @dataclass(slots=True)
@@ -48,7 +60,7 @@ class Change:
     model: str
     node: str
     action: Action
-    reason: str
+    reason: Reason
     labels: dict[str, str]
     # The node's identity for the driver (Nomad node ID); equals `node` for the local driver.
     node_id: str
@@ -76,17 +88,42 @@ class Diagnostic(StrictModel):
 
 class Operation(StrictModel):
     """A backend operation apply will perform beyond replica counts (e.g. a Nomad job
-    register, replace or purge). Shown in the plan; empty for the local driver."""
+    register, replace or purge). Shown in the plan; empty for the local driver.
+
+    `restarts`: replicas the operation restarts (Nomad: destructive update of running
+    allocations); `diff`: field-level changes, one display line each
+    (`~ Task "localai" Config.image: "a" => "b"`)."""
 
     model: str | None
     target: str
-    action: str
+    action: OperationAction
     detail: str = ""
+    restarts: int = 0
+    diff: list[str] = Field(default_factory=list)
+
+
+class UnlistedModel(StrictModel):
+    """A model with replicas in the cluster that the config does not list: left alone
+    unless `--prune` (then `pruned` says its replicas are removed)."""
+
+    model: str
+    replicas: int
+    nodes: int
+    pruned: bool = False
+
+
+class NodeDigest(StrictModel):
+    """What a saved plan remembers of one observed node, to say what moved when it is stale."""
+
+    name: str
+    state: str  # short hash of status, eligibility, drain, slots and labels
+    replicas: str  # short hash of the replicas on the node
 
 
 class Summary(StrictModel):
     add: int = 0
     remove: int = 0
+    restart: int = 0
 
 
 class Plan(StrictModel):
@@ -102,6 +139,12 @@ class Plan(StrictModel):
     diagnostics: list[Diagnostic] = Field(default_factory=list)
     summary: Summary = Field(default_factory=Summary)
     operations: list[Operation] = Field(default_factory=list)
+    # `--target MODEL`: the plan covers only these models (empty: every listed model).
+    targets: list[str] = Field(default_factory=list)
+    # Models with replicas in the cluster that the config does not list.
+    unlisted: list[UnlistedModel] = Field(default_factory=list)
+    # Saved plans only (`plan --out`): node ID -> digest, to say what moved when stale.
+    observed_nodes: dict[str, NodeDigest] | None = None
     # Driver-specific data needed to apply the plan later without the config
     # (e.g. the Nomad driver's rendered jobs and their JobModifyIndex). Absent for local.
     driver_data: dict[str, Any] | None = None
@@ -120,8 +163,17 @@ def dump_plan(plan: Plan) -> str:
     for change in data["changes"]:
         if change.get("note") is None:
             change.pop("note", None)
-    if not data["operations"]:
-        del data["operations"]
+    for key in ("operations", "targets", "unlisted"):
+        if not data[key]:
+            del data[key]
+    for op in data.get("operations", ()):
+        for key in ("restarts", "diff"):
+            if not op[key]:
+                del op[key]
+    if not data["summary"]["restart"]:
+        del data["summary"]["restart"]
+    if data["observed_nodes"] is None:
+        del data["observed_nodes"]
     if data["driver_data"] is None:
         del data["driver_data"]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

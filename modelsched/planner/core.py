@@ -19,7 +19,7 @@ from typing import Any
 from modelsched import GENERATOR
 from modelsched.model.cluster import Node, Observed
 from modelsched.model.entry import Desired, Entry
-from modelsched.model.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Summary
+from modelsched.model.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Reason, Summary
 from modelsched.planner.matching import NodeIndex
 
 
@@ -55,7 +55,7 @@ class _Builder:
         self._info[node_id] = info
         return info
 
-    def record(self, model: str, node_ids: Iterable[str], action: Action, reason: str) -> None:
+    def record(self, model: str, node_ids: Iterable[str], action: Action, reason: Reason) -> None:
         """Queue one change per node ID (a node may repeat: one change per replica)."""
         info = self._info
         is_add = action != "remove"

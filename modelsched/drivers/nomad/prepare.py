@@ -20,7 +20,7 @@ from modelsched.drivers.nomad.template import Template
 from modelsched.drivers.nomad.translate import META_HASH
 from modelsched.model.cluster import Observed
 from modelsched.model.entry import Desired, Entry
-from modelsched.model.plan import Change, Diagnostic, Operation, Plan
+from modelsched.model.plan import Change, Diagnostic, Operation, OperationAction, Plan
 
 SCHEDULER_ADD_NOTE = "planned node; Nomad may place it on another matching node"
 SCHEDULER_REMOVE_NOTE = "Nomad stops the highest-index allocation, whichever node it is on"
@@ -89,6 +89,7 @@ def build_all(
         job = jobspec.build_job(entry, template, params)
         info = snap.ownership.jobs.get(job_id)
         ours = info is not None and info.model == name
+        action: OperationAction
         if info is None:
             action, detail = "register", f"new {job['Type']} job"
         elif info.type != job["Type"]:
