@@ -36,3 +36,12 @@ class StalePlanError(ModelschedError):
 
 class DriverError(ModelschedError):
     """A cluster backend failed (unreachable, unauthorised, rejected, conflict)."""
+
+
+class UsageError(ModelschedError):
+    """A command-line option or setting is wrong, missing, or contradicts another one
+    (or the saved plan): the user must change how modelsched is called."""
+
+
+class NotFoundError(DriverError):
+    """A cluster object the driver asked for is not there (an HTTP 404, recognised by its status)."""

