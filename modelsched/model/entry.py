@@ -20,7 +20,9 @@ Placement = Literal["scheduler", "pinned"]
 
 
 class Location(StrictModel):
-    """Where an entry came from, for error messages: source name, 1-based line, 0-based index."""
+    """Where an entry came from, for error messages: source name, 1-based line, 0-based index.
+
+    Messages number entries from 1 (`entry 1` is the first), as people count."""
 
     source: str
     index: int
@@ -30,7 +32,7 @@ class Location(StrictModel):
         where = self.source
         if self.line is not None:
             where += f":{self.line}"
-        where += f": entry {self.index}"
+        where += f": entry {self.index + 1}"
         if model:
             where += f" ({model})"
         return where
