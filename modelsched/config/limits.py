@@ -13,15 +13,15 @@ import os
 import stat
 from typing import BinaryIO
 
+from modelsched.model.base import MAX_DEPTH, MAX_INT_DIGITS
+
+__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "MAX_PLAN_BYTES", "MAX_VALUES", "InputRefused"]
+
 MIB = 1024 * 1024
 # A scheduling config: a LocalAI file lists tens of models; 1,000 entries take ~100 KB.
 MAX_CONFIG_BYTES = 8 * MIB
 # A saved plan: 10^5 changes (a large cluster event) take ~30 MB of indented JSON.
 MAX_PLAN_BYTES = 128 * MIB
-# Nesting of lists and mappings (config documents; plan files, whose Nomad jobs nest ~12 deep).
-MAX_DEPTH = 64
-# Digits of one integer literal: 20 hold any 64-bit value; longer ones cost quadratic time.
-MAX_INT_DIGITS = 20
 # Values one document may expand to through YAML aliases ("billion laughs"), all fields together.
 MAX_VALUES = 100_000
 

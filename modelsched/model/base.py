@@ -18,6 +18,12 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+# Bounds on untrusted structured input (config documents, env JSON, plan files).
+# Nesting of lists and mappings: config documents; plan files (Nomad jobs nest ~12 deep).
+MAX_DEPTH = 64
+# Digits of one integer literal: 20 hold any 64-bit value; longer ones cost quadratic time.
+MAX_INT_DIGITS = 20
+
 # Longest model name, node name, label key or value accepted: generous for any real
 # name, small enough that no single field can flood a terminal or a request.
 MAX_NAME = 512
