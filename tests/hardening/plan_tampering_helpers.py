@@ -109,7 +109,7 @@ def save(tmp_path: Path, data: Any) -> None:
 def no_internal_error(r: Result) -> None:
     """The CLI's promise for any input: exit 0 or 1 (never 2 here), no traceback, no internal error."""
     assert r.code in (0, 1), (r.code, r.out, r.err)
-    assert "Traceback" not in r.err and "internal error" not in r.err, r.err
+    assert "Traceback" not in r.err and "Error: internal error" not in r.err, r.err
 
 
 def refused_once(r: Result) -> str:
