@@ -106,4 +106,4 @@ class Desired(StrictModel):
             "settings": self.settings.model_dump(),
         }
         blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
