@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, TextIO
 
 from modelsched.config.document import Document, read_document
-from modelsched.config.jsonsrc import is_json, read_json
+from modelsched.config.jsonsrc import is_json, read_json, read_json_fast
 from modelsched.config.limits import (
     MAX_CONFIG_BYTES,
     InputRefused,
@@ -27,6 +27,7 @@ from modelsched.config.limits import (
     read_stream,
     size_text,
 )
+from modelsched.config.tree import Located
 from modelsched.config.yamlsrc import read_yaml
 from modelsched.errors import ConfigError, UsageError
 from modelsched.model.base import escape, quote
@@ -107,12 +108,18 @@ def _env_sources(env: Mapping[str, str], problems: list[str]) -> list[_Source]:
     raise UsageError(f"no scheduling config: pass --config PATH (- for stdin) or set one of {tried}")
 
 
-def _parse(source: _Source) -> Document:
+def _parse(source: _Source, fast: bool = False) -> Document:
+    """The source's document. `fast` reads JSON without lines (the C scanner): right for
+    a valid document; a document with problems is read again located (see `_desired`)."""
     if source.text is None:
         return Document()
     try:
+        root: Located | None
+        problems: list[str] = []
         if source.fmt == "json":
-            root, problems = read_json(source.text, source.name, with_lines=not source.inline)
+            root = read_json_fast(source.text) if fast else None
+            if root is None:
+                root, problems = read_json(source.text, source.name, with_lines=not source.inline)
         else:
             root, problems = read_yaml(source.text, source.name)
     except ConfigError as exc:
@@ -171,16 +178,27 @@ def _job_collisions(documents: list[Document], prefix: str) -> dict[str, list[st
     return problems
 
 
-def _desired(sources: list[_Source], problems: list[str]) -> Desired:
-    documents = [_parse(source) for source in sources]
+def _problems(sources: list[_Source], documents: list[Document]) -> list[str]:
     settings = next((d.settings for d in documents if d.settings is not None), Settings())
     duplicates = _duplicates(documents)
     collisions = _job_collisions(documents, settings.nomad.job_name_prefix)
+    problems: list[str] = []
     for source, document in zip(sources, documents, strict=True):
         found = document.all_problems() + duplicates.pop(source.name, []) + collisions.pop(source.name, [])
         problems += _by_line(source.name, found)
+    return problems
+
+
+def _desired(sources: list[_Source], problems: list[str]) -> Desired:
+    documents = [_parse(source, fast=True) for source in sources]
+    found = _problems(sources, documents)
+    if found and any(s.fmt == "json" and not s.inline for s in sources):
+        documents = [_parse(source) for source in sources]  # again, with lines for the messages
+        found = _problems(sources, documents)
+    problems += found
     if problems:
         raise ConfigError(problems)
+    settings = next((d.settings for d in documents if d.settings is not None), Settings())
     entries: list[Entry] = [e for document in documents for e in document.entries]
     return Desired(entries=tuple(entries), settings=settings, sources=tuple(s.name for s in sources))
 
