@@ -64,7 +64,7 @@ def _read_file(path: str, via: str | None, problems: list[str]) -> _Source:
     except InputRefused as exc:
         hint = "; pipe a config with --config - instead" if "not a regular file" in exc.reason else ""
         problems.append(f"{escape(path)}: cannot read scheduling config: {exc.reason}{hint}{suffix}")
-    return _Source(path, _format_of(path), text)
+    return _Source(escape(path), _format_of(path), text)  # the name is for messages only
 
 
 def _read_stdin(stdin: TextIO | None, problems: list[str]) -> _Source:

@@ -242,6 +242,16 @@ def test_the_untampered_local_plan_applies(cli: Run, tmp_path: Path) -> None:
     assert "{model: llm, node: gpu-2}" in (tmp_path / "cluster.yaml").read_text()
 
 
+def test_local_node_names_may_hold_what_a_url_could_not(cli: Run, tmp_path: Path) -> None:
+    """Local node IDs are node names and never reach a URL: `rack/1?a#b` stays valid."""
+    (tmp_path / "cluster.yaml").write_text("nodes:\n  - {name: 'rack/1?a#b%', labels: {tier: gpu}}\nreplicas: []\n")
+    (tmp_path / "sched.yaml").write_text("- {model_name: llm, node_selector: {tier: gpu}, replicas: all}\n")
+    assert cli("plan", "--config", "sched.yaml", "--out", "plan.json").code == 0
+    applied = cli("apply", "plan.json")
+    assert applied.code == 0, applied.err
+    assert "rack/1?a#b%" in (tmp_path / "cluster.yaml").read_text()
+
+
 def test_many_problems_are_listed_first_five_then_counted(cli: Run, tmp_path: Path) -> None:
     plan = local_plan(cli, tmp_path)
     for change in plan["changes"]:
