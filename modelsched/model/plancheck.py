@@ -261,5 +261,5 @@ def check_plan(plan: Plan, source: str) -> None:
     _observed(plan, problems)
     _consistency(plan, problems)
     if plan.driver_data is not None:
-        problems += [("driver_data", what) for what in _walk(plan.driver_data, 0)][:1]
+        problems += [("driver_data", what) for what in _walk(plan.driver_data, 1)][:1]
     _raise(problems, source)

@@ -318,3 +318,25 @@ def test_the_plan_reader_error_names_the_json_position(cli: Run, saved: Path) ->
     saved.write_text('{"format_version": 1,\n  "x": }')
     err = refused(cli("show", "plan.json"))
     assert "plan.json: not a modelsched plan file (invalid JSON at line 2, column 8" in err
+
+
+def test_a_document_may_expand_to_exactly_the_budget() -> None:
+    def doc(n: int) -> str:  # the vars mapping + its list + n numbers = n + 2 values
+        return '[{"model_name": "m", "vars": {"v": [' + ",".join("0" * n) + "]}}]"
+
+    assert load_text(doc(MAX_VALUES - 2), "s.json", "json").entries
+    with pytest.raises(ConfigError) as caught:
+        load_text(doc(MAX_VALUES - 1), "s.json", "json")
+    assert caught.value.problems == [
+        f"s.json:1: entry 1 (m): vars.v[{MAX_VALUES - 2}]: the document is too large "
+        f"(more than {MAX_VALUES} values after expanding aliases)"
+    ]
+
+
+def test_driver_data_may_nest_to_its_bound(cli: Run, saved: Path) -> None:
+    ok = '"prune": false, "driver_data": {"x": ' + "[" * 61 + "]" * 61 + "}"
+    rewrite(saved, '"prune": false', ok)
+    assert cli("show", "plan.json").code == 0
+    rewrite(saved, "[" * 61, "[" * 62)
+    rewrite(saved, "]" * 61, "]" * 62)
+    assert "driver_data: nested deeper than 62 levels" in refused(cli("show", "plan.json"))
