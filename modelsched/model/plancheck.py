@@ -15,12 +15,15 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from modelsched.errors import PlanFileError
-from modelsched.model.base import MAX_DEPTH, MAX_INT_DIGITS, control_character, name_problem, quote, text_problem
+from modelsched.model.base import MAX_DEPTH, MAX_INT_DIGITS, control_character, quote
+from modelsched.model.base import name_problem as _name_problem
+from modelsched.model.base import text_problem as _text_problem
 from modelsched.model.jobname import is_job_id
 
 if TYPE_CHECKING:
@@ -41,6 +44,10 @@ NAME_ID_DRIVERS = frozenset({"local"})
 _FREE_TEXT_ALLOWED = frozenset("\n\t")
 
 Problem = tuple[str, str]  # (location, what is wrong)
+
+# Model names and labels repeat across the ~10^5 changes of a large plan: check each once.
+name_problem = lru_cache(maxsize=1 << 16)(_name_problem)
+text_problem = lru_cache(maxsize=1 << 16)(_text_problem)
 
 
 class _Refused(ValueError):
@@ -261,5 +268,6 @@ def check_plan(plan: Plan, source: str) -> None:
     _observed(plan, problems)
     _consistency(plan, problems)
     if plan.driver_data is not None:
-        problems += [("driver_data", what) for what in _walk(plan.driver_data, 1)][:1]
+        deep = next(_walk(plan.driver_data, 1), None)
+        problems += [("driver_data", deep)] if deep else []
     _raise(problems, source)
