@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelsched.config.limits import MAX_VALUES
-from modelsched.model.base import escape, quote, text_problem
+from modelsched.model.base import escape, lone_surrogate, quote, text_problem
 
 
 @dataclass(eq=False, slots=True)
@@ -125,6 +125,8 @@ def plain(node: Located, path: str, budget: Budget) -> Any:
     value = node.value
     if isinstance(value, float) and not math.isfinite(value):
         raise NotPlain(node.line, f"{path}: numbers must be finite (got {describe(node)})")
+    if isinstance(value, str) and (bad := lone_surrogate(value)) is not None:
+        raise NotPlain(node.line, f"{path}: holds the lone surrogate {bad}, which is not text")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return node.text if node.text is not None else str(value)

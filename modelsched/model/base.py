@@ -35,6 +35,15 @@ MAX_NAME = 512
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate of `text` as `U+XXXX` (text that cannot be UTF-8), or None."""
+    found = _SURROGATE.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
 def control_character(text: str) -> str | None:
     """The first forbidden character of `text`, written as `U+XXXX`, or None."""
     found = _FORBIDDEN.search(text)

@@ -202,3 +202,9 @@ def test_entries_are_numbered_from_one() -> None:
     assert problems("- model_name: a\n- model_name: b\n  min_replicas: -1\n") == [
         "s.yaml:3: entry 2 (b): min_replicas must be >= 0"
     ]
+
+
+def test_a_vars_value_with_a_lone_surrogate_is_refused() -> None:
+    assert problems(as_json([{"model_name": "m", "vars": {"env": {"K": "a\ud800"}}}]), "json") == [
+        "s.json:1: entry 1 (m): vars.env.K: holds the lone surrogate U+D800, which is not text"
+    ]
