@@ -21,25 +21,7 @@ from modelsched.config.limits import MAX_DEPTH, MAX_INT_DIGITS
 from modelsched.config.tree import Located, Map, Scalar, Seq, key_text
 from modelsched.errors import ConfigError
 
-_Base: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-
-
-class _Loader(_Base):  # type: ignore[misc]
-    """The safe loader, resolving each distinct plain scalar once per document: keys and
-    values repeat across entries, and the resolver's regex scan is a third of composing."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._tags: dict[tuple[str, Any], str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)
-        return tag
+_Loader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -70,6 +52,8 @@ class _Converter:
         self.problems.append(f"{self.source}:{_line(node)}: {message}")
 
     def convert(self, node: yaml.Node) -> Located:
+        if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):  # most nodes: no bookkeeping needed
+            return Scalar(node.value, node.start_mark.line + 1, node.value)
         key = id(node)
         if key in self._done:  # an alias: the same node again
             return self._done[key]
