@@ -8,7 +8,6 @@ duplicates are `config.load`'s job. No I/O here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from modelsched.config.normalize import ENTRY_KEYS, Checked, check_entry
 from modelsched.config.suggest import unknown_key
-from modelsched.config.tree import Located, Map, NotPlain, Scalar, Seq, describe, key_text, plain
+from modelsched.config.tree import Budget, Located, Map, NotPlain, Scalar, Seq, describe, key_text, plain
+from modelsched.model.base import quote
 from modelsched.model.entry import Entry, Settings
+from modelsched.model.jobname import prefix_problem
 
 SETTINGS_GROUPS: dict[str, type[BaseModel]] = {
     name: info.annotation  # type: ignore[misc]
@@ -46,11 +47,13 @@ class Document:
         return self.problems + [p for c in self.checked for p in c.problems]
 
 
-def _entries(node: Seq, source: str) -> list[Checked]:
-    return [check_entry(item, index, source) for index, item in enumerate(node.items)]
+def _entries(node: Seq, source: str, budget: Budget) -> list[Checked]:
+    return [check_entry(item, index, source, budget) for index, item in enumerate(node.items)]
 
 
-def _settings_group(name: str, node: Located, source: str, line: int | None) -> tuple[Any, list[str]]:
+def _settings_group(
+    name: str, node: Located, source: str, line: int | None, budget: Budget
+) -> tuple[Any, list[str]]:
     model = SETTINGS_GROUPS[name]
     if not isinstance(node, Map):
         return None, [f"{_at(source, line)}: {name} must be a mapping (got {describe(node)})"]
@@ -67,7 +70,7 @@ def _settings_group(name: str, node: Located, source: str, line: int | None) -> 
         if isinstance(value, Scalar) and value.value is None:
             continue  # null = not given, as for entries
         try:
-            data[attr] = plain(value, f"{name}.{attr}")
+            data[attr] = plain(value, f"{name}.{attr}", budget)
         except NotPlain as exc:
             problems.append(f"{_at(source, exc.line)}: {exc.message}")
             continue
@@ -79,13 +82,18 @@ def _settings_group(name: str, node: Located, source: str, line: int | None) -> 
             attr = str(error["loc"][0])
             path = name + "." + attr + "".join(f"[{p}]" for p in error["loc"][1:])
             msg = error["msg"][:1].lower() + error["msg"][1:]
-            got = json.dumps(error["input"], ensure_ascii=False)
+            got = quote(error["input"])
             problems.append(f"{_at(source, lines.get(attr, line))}: {path}: {msg} (got {got})")
+        return None, problems
+    prefix = getattr(settings, "job_name_prefix", None)
+    if isinstance(prefix, str) and (problem := prefix_problem(prefix)) is not None:
+        where = _at(source, lines.get("job_name_prefix", line))
+        problems.append(f"{where}: {name}.job_name_prefix {quote(prefix)}: {problem}")
         return None, problems
     return settings, problems
 
 
-def _mapping(node: Map, source: str) -> Document:
+def _mapping(node: Map, source: str, budget: Budget) -> Document:
     problems: list[str] = []
     checked: list[Checked] = []
     groups: dict[str, Any] = {}
@@ -99,13 +107,13 @@ def _mapping(node: Map, source: str) -> Document:
         name = key.value if isinstance(key.value, str) else None
         if name == "models":
             if isinstance(value, Seq):
-                checked = _entries(value, source)
+                checked = _entries(value, source, budget)
             elif not (isinstance(value, Scalar) and value.value is None):
                 problems.append(f"{_at(source, key.line)}: models must be a list of entries (got {describe(value)})")
         elif name in SETTINGS_GROUPS:
             if isinstance(value, Scalar) and value.value is None:
                 continue
-            group, more = _settings_group(name, value, source, key.line)
+            group, more = _settings_group(name, value, source, key.line, budget)
             problems += more
             if group is not None:
                 groups[name] = group
@@ -121,10 +129,11 @@ def read_document(root: Located | None, source: str, allow_settings: bool = True
     """
     if root is None:
         return Document()
+    budget = Budget()  # alias expansion is bounded per document, over all its fields
     if isinstance(root, Seq):
-        return Document(_entries(root, source))
+        return Document(_entries(root, source, budget))
     if isinstance(root, Map) and allow_settings:
-        return _mapping(root, source)
+        return _mapping(root, source, budget)
     if isinstance(root, Map):
         return Document(problems=[f"{_at(source, root.line)}: expected a JSON list of entries (got a mapping)"])
     expected = "a list of entries or a mapping with models:"

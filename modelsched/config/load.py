@@ -15,14 +15,24 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, TextIO
 
 from modelsched.config.document import Document, read_document
-from modelsched.config.jsonsrc import is_json, read_json
+from modelsched.config.jsonsrc import is_json, read_json, read_json_fast
+from modelsched.config.limits import (
+    MAX_CONFIG_BYTES,
+    InputRefused,
+    decode_text,
+    read_limited,
+    read_stream,
+    size_text,
+)
+from modelsched.config.tree import Located
 from modelsched.config.yamlsrc import read_yaml
-from modelsched.errors import ConfigError
+from modelsched.errors import ConfigError, UsageError
+from modelsched.model.base import escape, quote
 from modelsched.model.entry import Desired, Entry, Location, Settings
+from modelsched.model.jobname import job_id, prefix_problem
 
 Format = Literal["yaml", "json"]
 
@@ -48,26 +58,29 @@ def _format_of(path: str) -> Format:
 
 def _read_file(path: str, via: str | None, problems: list[str]) -> _Source:
     suffix = f" (path from {via})" if via else ""
+    text: str | None = None
     try:
-        text: str | None = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        problems.append(f"{path}: cannot read scheduling config: no such file{suffix}")
-        text = None
-    except IsADirectoryError:
-        problems.append(f"{path}: cannot read scheduling config: is a directory{suffix}")
-        text = None
-    except UnicodeDecodeError:
-        problems.append(f"{path}: cannot read scheduling config: not UTF-8 text{suffix}")
-        text = None
-    except OSError as exc:
-        problems.append(f"{path}: cannot read scheduling config: {exc.strerror or exc}{suffix}")
-        text = None
-    return _Source(path, _format_of(path), text)
+        text = decode_text(read_limited(path, MAX_CONFIG_BYTES), "utf-8-sig")
+    except InputRefused as exc:
+        hint = "; pipe a config with --config - instead" if "not a regular file" in exc.reason else ""
+        problems.append(f"{escape(path)}: cannot read scheduling config: {exc.reason}{hint}{suffix}")
+    return _Source(escape(path), _format_of(path), text)  # the name is for messages only
 
 
 def _read_stdin(stdin: TextIO | None, problems: list[str]) -> _Source:
+    stream = stdin if stdin is not None else sys.stdin
+    text: str | None = None
     try:
-        text: str | None = (stdin if stdin is not None else sys.stdin).read()
+        raw = getattr(stream, "buffer", None)
+        if raw is not None:
+            text = decode_text(read_stream(raw, MAX_CONFIG_BYTES), "utf-8-sig")
+        else:  # a text stream without bytes underneath (tests, embedding)
+            text = stream.read(MAX_CONFIG_BYTES + 1)
+            if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+                raise InputRefused(f"larger than the {size_text(MAX_CONFIG_BYTES)} limit")
+    except InputRefused as exc:
+        problems.append(f"{STDIN}: cannot read scheduling config: {exc.reason}")
+        text = None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{STDIN}: cannot read scheduling config: {exc}")
         text = None
@@ -92,15 +105,21 @@ def _env_sources(env: Mapping[str, str], problems: list[str]) -> list[_Source]:
             sources.append(_read_file(path, path_var, problems))
         return sources
     tried = " / ".join(var for pair in ENV_PAIRS for var in pair)
-    raise ConfigError([f"no scheduling config: pass --config PATH (- for stdin) or set one of {tried}"])
+    raise UsageError(f"no scheduling config: pass --config PATH (- for stdin) or set one of {tried}")
 
 
-def _parse(source: _Source) -> Document:
+def _parse(source: _Source, fast: bool = False) -> Document:
+    """The source's document. `fast` reads JSON without lines (the C scanner): right for
+    a valid document; a document with problems is read again located (see `_desired`)."""
     if source.text is None:
         return Document()
     try:
+        root: Located | None
+        problems: list[str] = []
         if source.fmt == "json":
-            root, problems = read_json(source.text, source.name, with_lines=not source.inline)
+            root = read_json_fast(source.text) if fast else None
+            if root is None:
+                root, problems = read_json(source.text, source.name, with_lines=not source.inline)
         else:
             root, problems = read_yaml(source.text, source.name)
     except ConfigError as exc:
@@ -138,15 +157,49 @@ def _duplicates(documents: list[Document]) -> dict[str, list[str]]:
     return problems
 
 
-def _desired(sources: list[_Source], problems: list[str]) -> Desired:
-    documents = [_parse(source) for source in sources]
+def _job_collisions(documents: list[Document], prefix: str) -> dict[str, list[str]]:
+    """Models whose Nomad job IDs coincide (e.g. `a/b` and one named like its sanitised
+    form), by the source of the later model. Equal names are duplicates, reported apart."""
+    if prefix_problem(prefix) is not None:
+        return {}  # reported with the settings
+    problems: dict[str, list[str]] = {}
+    first: dict[str, tuple[str, Location]] = {}
+    for document in documents:
+        for checked in document.checked:
+            if checked.name is None:
+                continue
+            job = job_id(prefix, checked.name)
+            other, where = first.setdefault(job, (checked.name, checked.where))
+            if other != checked.name:
+                problems.setdefault(checked.where.source, []).append(
+                    f"{checked.where.describe(checked.name)}: models {quote(other)} (at {where.describe()}) and "
+                    f"{quote(checked.name)} would share the Nomad job ID {quote(job)}; rename one of them"
+                )
+    return problems
+
+
+def _problems(sources: list[_Source], documents: list[Document]) -> list[str]:
+    settings = next((d.settings for d in documents if d.settings is not None), Settings())
     duplicates = _duplicates(documents)
+    collisions = _job_collisions(documents, settings.nomad.job_name_prefix)
+    problems: list[str] = []
     for source, document in zip(sources, documents, strict=True):
-        problems += _by_line(source.name, document.all_problems() + duplicates.pop(source.name, []))
+        found = document.all_problems() + duplicates.pop(source.name, []) + collisions.pop(source.name, [])
+        problems += _by_line(source.name, found)
+    return problems
+
+
+def _desired(sources: list[_Source], problems: list[str]) -> Desired:
+    documents = [_parse(source, fast=True) for source in sources]
+    found = _problems(sources, documents)
+    if found and any(s.fmt == "json" and not s.inline for s in sources):
+        documents = [_parse(source) for source in sources]  # again, with lines for the messages
+        found = _problems(sources, documents)
+    problems += found
     if problems:
         raise ConfigError(problems)
-    entries: list[Entry] = [e for document in documents for e in document.entries]
     settings = next((d.settings for d in documents if d.settings is not None), Settings())
+    entries: list[Entry] = [e for document in documents for e in document.entries]
     return Desired(entries=tuple(entries), settings=settings, sources=tuple(s.name for s in sources))
 
 
@@ -157,7 +210,8 @@ def load_text(text: str, source: str, fmt: Format) -> Desired:
 
 def load_desired(config: str | None, env: Mapping[str, str], stdin: TextIO | None = None) -> Desired:
     """Load the desired state from `--config` (a path, or "-" for stdin) or, when None,
-    from the environment pairs. Raises ConfigError with all problems found."""
+    from the environment pairs. Raises ConfigError with all problems found, or UsageError
+    when there is no source at all."""
     problems: list[str] = []
     if config == "-":
         sources = [_read_stdin(stdin, problems)]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from modelsched.config.suggest import unknown_key
-from modelsched.config.tree import Located, Map, NotPlain, Scalar, describe, key_text, plain
+from modelsched.config.tree import Budget, Located, Map, NotPlain, Scalar, describe, key_text, plain
+from modelsched.model.base import name_problem, quote, text_problem
 from modelsched.model.entry import Entry, Location, Placement
 
 MAX_INT = 2**31 - 1
@@ -47,10 +48,11 @@ def _choices(values: tuple[str, ...]) -> str:
 
 
 class _EntryChecker:
-    def __init__(self, node: Map, index: int, source: str) -> None:
+    def __init__(self, node: Map, index: int, source: str, budget: Budget) -> None:
         self.node = node
         self.index = index
         self.source = source
+        self.budget = budget
         self.model: str | None = None
         self.problems: list[str] = []
         self.fields: dict[str, tuple[Scalar, Located]] = {}
@@ -84,6 +86,10 @@ class _EntryChecker:
         if not value.value.strip():
             self.problem(key.line, "model_name is required")
             return None
+        problem = name_problem(value.value)
+        if problem is not None:
+            self.problem(key.line, f"model_name {quote(value.value)} {problem}")
+            return None
         return value.value
 
     def selector(self) -> Any:
@@ -103,8 +109,16 @@ class _EntryChecker:
                 self.problem(label_node.line, f"node_selector label keys must be non-empty strings (got {bad})")
                 ok = False
                 continue
-            shown = json.dumps(label, ensure_ascii=False)
+            shown = quote(label)
+            problem = text_problem(label)
+            if problem is not None:
+                self.problem(label_node.line, f"node_selector label {quote(label)} {problem}")
+                ok = False
+                continue
             text = self.label_value(label_node, shown, label_value)
+            if text is not None and (problem := text_problem(text)) is not None:
+                self.problem(label_node.line, f"node_selector {shown}: the value {quote(text)} {problem}")
+                text = None
             if text is None:
                 ok = False
             elif label in result:
@@ -138,7 +152,7 @@ class _EntryChecker:
             word = v.strip().lower()
             if word in ("all", "auto", ""):
                 return word == "all"
-            shown = json.dumps(v, ensure_ascii=False)
+            shown = quote(v)
             self.problem(key.line, f'invalid replicas value {shown} (expected "all" or "auto")')
         elif isinstance(value, Scalar) and isinstance(v, (int, float)):
             shown = value.text if value.text is not None else json.dumps(v)
@@ -210,7 +224,7 @@ class _EntryChecker:
             self.problem(key.line, f"{name} must be a mapping (got {describe(value)})")
             return _INVALID
         try:
-            return plain(value, name)
+            return plain(value, name, self.budget)
         except NotPlain as exc:
             self.problem(exc.line, exc.message)
             return _INVALID
@@ -265,12 +279,13 @@ class Checked:
     where: Location
 
 
-def check_entry(node: Located, index: int, source: str) -> Checked:
-    """Validate one entry: the entry (None when invalid) and its located problems."""
+def check_entry(node: Located, index: int, source: str, budget: Budget) -> Checked:
+    """Validate one entry (`index` 0-based): the entry (None when invalid) and its located
+    problems. `budget` is the document's, shared by all its entries."""
     where = Location(source=source, index=index, line=node.line)
     if not isinstance(node, Map):
         problem = f"{where.describe()}: expected a mapping with model_name (got {describe(node)})"
         return Checked(None, [problem], None, where)
-    checker = _EntryChecker(node, index, source)
+    checker = _EntryChecker(node, index, source, budget)
     entry = checker.entry()
     return Checked(entry, checker.problems, checker.model, where)

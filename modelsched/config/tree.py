@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from modelsched.config.limits import MAX_VALUES
+from modelsched.model.base import escape, lone_surrogate, quote, text_problem
 
 
 @dataclass(eq=False, slots=True)
@@ -49,8 +53,8 @@ Located = Scalar | Seq | Map
 def key_text(key: Scalar) -> str:
     """A mapping key as the user wrote it, for messages."""
     if isinstance(key.value, str):
-        return json.dumps(key.value, ensure_ascii=False)
-    return key.text if key.text is not None else json.dumps(key.value)
+        return quote(key.value)
+    return escape(key.text) if key.text is not None else quote(key.value)
 
 
 def describe(node: Located) -> str:
@@ -69,10 +73,10 @@ def describe(node: Located) -> str:
     if isinstance(value, float):
         return f"number {node.text if node.text is not None else json.dumps(value)}"
     if isinstance(value, str):
-        return "string " + json.dumps(value, ensure_ascii=False)
+        return "string " + quote(value)
     if isinstance(value, datetime.date):
         return f"timestamp {node.text if node.text is not None else value.isoformat()}"
-    return f"{type(value).__name__} {node.text if node.text is not None else value!r}"
+    return f"{type(value).__name__} {escape(node.text) if node.text is not None else escape(repr(value))}"
 
 
 class NotPlain(ValueError):
@@ -84,19 +88,28 @@ class NotPlain(ValueError):
         self.message = message
 
 
-MAX_VALUES = 100_000  # YAML aliases can expand exponentially ("billion laughs")
+class Budget:
+    """How many more values one document may expand to (YAML aliases can expand
+    exponentially: "billion laughs"). One per document, shared by all its fields."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int = MAX_VALUES) -> None:
+        self.left = limit
 
 
-def plain(node: Located, path: str, budget: list[int] | None = None) -> Any:
+def plain(node: Located, path: str, budget: Budget) -> Any:
     """The node as JSON-like Python data (for pass-through maps such as `vars`).
 
-    Map keys must be strings. YAML timestamps and other non-JSON scalars become their
-    raw text, so templates and the digest only ever see JSON-compatible data.
+    Map keys must be strings without control characters; numbers must be finite. YAML
+    timestamps and other non-JSON scalars become their raw text, so templates and the
+    digest only ever see JSON-compatible data. Every value counts against `budget`.
     """
-    budget = budget if budget is not None else [MAX_VALUES]
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise NotPlain(node.line, f"{path}: too large (more than {MAX_VALUES} values after expanding aliases)")
+    budget.left -= 1
+    if budget.left < 0:
+        raise NotPlain(
+            node.line, f"{path}: the document is too large (more than {MAX_VALUES} values after expanding aliases)"
+        )
     if isinstance(node, Seq):
         return [plain(item, f"{path}[{i}]", budget) for i, item in enumerate(node.items)]
     if isinstance(node, Map):
@@ -104,9 +117,16 @@ def plain(node: Located, path: str, budget: list[int] | None = None) -> Any:
         for key, value in node.pairs:
             if not isinstance(key.value, str):
                 raise NotPlain(key.line, f"{path}: keys must be strings (got {describe(key)})")
+            problem = text_problem(key.value)
+            if problem is not None:
+                raise NotPlain(key.line, f"{path}: key {key_text(key)} {problem}")
             result[key.value] = plain(value, f"{path}.{key.value}", budget)
         return result
     value = node.value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NotPlain(node.line, f"{path}: numbers must be finite (got {describe(node)})")
+    if isinstance(value, str) and (bad := lone_surrogate(value)) is not None:
+        raise NotPlain(node.line, f"{path}: holds the lone surrogate {bad}, which is not text")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return node.text if node.text is not None else str(value)

@@ -5,8 +5,10 @@ keeps its line. Scalars are resolved with PyYAML's SafeConstructor (`2` is an in
 `all` a string) and keep their raw text (node selectors read `tier: 1` as "1").
 Anchors, aliases and merge keys (`<<`) work; duplicate keys are reported naming both
 lines (the first value is kept); several documents, unknown tags and recursive
-aliases are errors. Syntax errors raise ConfigError with the parser's line/column.
-No validation of the scheduling schema here.
+aliases are errors. Bounded (`config.limits`): nesting deeper than MAX_DEPTH and
+integers longer than MAX_INT_DIGITS are located errors (alias expansion is bounded
+per document where values are expanded: `tree.plain`). Syntax errors raise
+ConfigError with the parser's line/column. No validation of the scheduling schema here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from modelsched.config.limits import MAX_DEPTH, MAX_INT_DIGITS
 from modelsched.config.tree import Located, Map, Scalar, Seq, key_text
 from modelsched.errors import ConfigError
 
@@ -23,6 +26,8 @@ _Loader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _line(node: yaml.Node) -> int:
@@ -41,21 +46,29 @@ class _Converter:
         self._constructor = yaml.constructor.SafeConstructor()
         self._done: dict[int, Located] = {}
         self._active: set[int] = set()
+        self._depth = 0
 
     def problem(self, node: yaml.Node, message: str) -> None:
         self.problems.append(f"{self.source}:{_line(node)}: {message}")
 
     def convert(self, node: yaml.Node) -> Located:
+        if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):  # most nodes: no bookkeeping needed
+            return Scalar(node.value, node.start_mark.line + 1, node.value)
         key = id(node)
         if key in self._done:  # an alias: the same node again
             return self._done[key]
         if key in self._active:
             self.problem(node, "recursive YAML alias")
             return Scalar(None, _line(node))
+        if self._depth >= MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+            self.problem(node, f"nested deeper than {MAX_DEPTH} levels")
+            return Scalar(None, _line(node))
         self._active.add(key)
+        self._depth += 1
         try:
             result = self._convert(node)
         finally:
+            self._depth -= 1
             self._active.discard(key)
         self._done[key] = result
         return result
@@ -74,6 +87,11 @@ class _Converter:
         raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
     def scalar(self, node: yaml.ScalarNode) -> Scalar:
+        if node.tag == _STR_TAG:  # most scalars: the constructor would return the text itself
+            return Scalar(node.value, node.start_mark.line + 1, node.value)
+        if node.tag == _INT_TAG and sum(ch.isalnum() for ch in str(node.value)) > MAX_INT_DIGITS:
+            self.problem(node, f"integer too long (more than {MAX_INT_DIGITS} digits)")
+            return Scalar(None, _line(node), str(node.value)[: MAX_INT_DIGITS + 2] + "...")
         try:
             value = self._constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:

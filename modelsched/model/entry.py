@@ -20,7 +20,9 @@ Placement = Literal["scheduler", "pinned"]
 
 
 class Location(StrictModel):
-    """Where an entry came from, for error messages: source name, 1-based line, 0-based index."""
+    """Where an entry came from, for error messages: source name, 1-based line, 0-based index.
+
+    Messages number entries from 1 (`entry 1` is the first), as people count."""
 
     source: str
     index: int
@@ -30,7 +32,7 @@ class Location(StrictModel):
         where = self.source
         if self.line is not None:
             where += f":{self.line}"
-        where += f": entry {self.index}"
+        where += f": entry {self.index + 1}"
         if model:
             where += f" ({model})"
         return where
@@ -104,4 +106,4 @@ class Desired(StrictModel):
             "settings": self.settings.model_dump(),
         }
         blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()

@@ -2,20 +2,30 @@
 
 This is both the planner's output and the saved plan file (`--out`), so the JSON
 shape is a contract (DESIGN.md "Plan"). `format_version` guards against plan files
-written by another version.
+written by another version. A saved plan is untrusted input (a CI artifact):
+`load_plan` parses it within bounds and validates all of it (`model.plancheck`)
+before anything uses it. No I/O here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import ConfigDict, Field, ValidationError
 
-from modelsched.model.base import StrictModel
+from modelsched.errors import PlanFileError
+from modelsched.model.base import StrictModel, quote
 
 FORMAT_VERSION = 1
+
+# Counts in a plan: what Nomad's and LocalAI's int fields hold.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# The drivers a plan file may name (checked on load; the planner takes any name).
+DRIVERS = ("local", "nomad", "localai")
 
 Action = Literal["add", "remove"]
 Level = Literal["warning", "error"]
@@ -75,9 +85,9 @@ class ModelPlan(StrictModel):
     model: str
     mode: Literal["spread", "bounded"]
     selector: dict[str, str]
-    matching_nodes: int
-    current: int
-    target: int
+    matching_nodes: Count
+    current: Count
+    target: Count
 
 
 class Diagnostic(StrictModel):
@@ -98,7 +108,7 @@ class Operation(StrictModel):
     target: str
     action: OperationAction
     detail: str = ""
-    restarts: int = 0
+    restarts: Count = 0
     diff: list[str] = Field(default_factory=list)
 
 
@@ -107,8 +117,8 @@ class UnlistedModel(StrictModel):
     unless `--prune` (then `pruned` says its replicas are removed)."""
 
     model: str
-    replicas: int
-    nodes: int
+    replicas: Count
+    nodes: Count
     pruned: bool = False
 
 
@@ -121,9 +131,9 @@ class NodeDigest(StrictModel):
 
 
 class Summary(StrictModel):
-    add: int = 0
-    remove: int = 0
-    restart: int = 0
+    add: Count = 0
+    remove: Count = 0
+    restart: Count = 0
 
 
 class Plan(StrictModel):
@@ -157,8 +167,17 @@ class Plan(StrictModel):
         return sorted({c.model for c in self.changes})
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dump_plan(plan: Plan) -> str:
-    """The plan as JSON text: contract field order, optional fields only when set, trailing newline."""
+    """The plan as JSON text: contract field order, optional fields only when set, trailing newline.
+
+    Written by orjson (byte-identical to `json.dumps(indent=2, ensure_ascii=False)` for
+    the values a plan holds, and several times faster). Text orjson refuses (a lone
+    surrogate from the cluster, an integer beyond 64 bits) goes through the standard
+    library instead, with lone surrogates written as `\\udXXX` escapes, so the output
+    is always valid JSON in valid UTF-8 (a plan file holding one is refused on load)."""
     data = plan.model_dump(mode="json")
     for change in data["changes"]:
         if change.get("note") is None:
@@ -176,39 +195,33 @@ def dump_plan(plan: Plan) -> str:
         del data["observed_nodes"]
     if data["driver_data"] is None:
         del data["driver_data"]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def load_plan(text: str, source: str) -> Plan:
-    """Parse a saved plan file; refuse other format versions and corrupt files with a located message."""
-    from modelsched.errors import PlanFileError
+    """Parse and validate a saved plan file (untrusted input): bounded JSON, the strict
+    schema, then every name, ID and cross-field rule (`model.plancheck`). Raises
+    PlanFileError with a located message (`plan.json: corrupt plan file: changes[3].node: ...`)."""
+    from modelsched.model.plancheck import check_plan, parse_bounded, schema_problems
 
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(
-            f"{source}: not a modelsched plan file (invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    raw = parse_bounded(text, source)
     if not isinstance(raw, dict) or "format_version" not in raw:
         raise PlanFileError(f"{source}: not a modelsched plan file (no format_version)")
     version = raw.get("format_version")
-    if version != FORMAT_VERSION:
-        by = raw.get("generator", "an unknown version")
+    if version != FORMAT_VERSION or type(version) is not int:
+        by = raw.get("generator")
+        by_text = quote(by)[1:-1][:100] if isinstance(by, str) else "an unknown version"
         raise PlanFileError(
-            f"{source}: plan file has format_version {version!r} (written by {by}); "
+            f"{source}: plan file has format_version {quote(version)[:40]} (written by {by_text}); "
             f"this modelsched reads format_version {FORMAT_VERSION}: re-run `modelsched plan`"
         )
     try:
         plan = Plan.model_validate_json(text)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-        )
-        raise PlanFileError(f"{source}: corrupt plan file: {problems}") from None
-    adds = sum(1 for c in plan.changes if c.action == "add")
-    if (plan.summary.add, plan.summary.remove) != (adds, len(plan.changes) - adds):
-        raise PlanFileError(
-            f"{source}: corrupt plan file: summary says {plan.summary.add} to add, {plan.summary.remove} to remove, "
-            f"but the changes hold {adds} to add, {len(plan.changes) - adds} to remove"
-        )
+        raise schema_problems(exc, source) from None
+    check_plan(plan, source)
     return plan

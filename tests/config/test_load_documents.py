@@ -97,15 +97,15 @@ def test_errors_name_source_line_entry_index_model_and_field() -> None:
             min_replica: 1
         """)
     assert problems(text, source="examples/bad.yaml") == [
-        "examples/bad.yaml:4: entry 1 (whisper): min_replicas must be <= max_replicas",
-        "examples/bad.yaml:8: entry 2: model_name is required",
-        'examples/bad.yaml:9: entry 2: unknown key "min_replica" (did you mean "min_replicas"?)',
+        "examples/bad.yaml:4: entry 2 (whisper): min_replicas must be <= max_replicas",
+        "examples/bad.yaml:8: entry 3: model_name is required",
+        'examples/bad.yaml:9: entry 3: unknown key "min_replica" (did you mean "min_replicas"?)',
     ]
 
 
 def test_json_errors_carry_the_line_of_the_entry() -> None:
     text = '[\n  {"model_name": "a"},\n  {"model_name": "b",\n   "min_replicas": -1}\n]\n'
-    assert problems(text, "json") == ["s.json:3: entry 1 (b): min_replicas must be >= 0"]
+    assert problems(text, "json") == ["s.json:3: entry 2 (b): min_replicas must be >= 0"]
 
 
 def test_all_problems_are_reported_at_once() -> None:
@@ -118,7 +118,7 @@ def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         load_text(text, "s.yaml", "yaml")
     assert len(caught.value.problems) == 6
-    assert str(caught.value).startswith("invalid scheduling config (6 problems):\n  s.yaml:1: entry 0 (a): ")
+    assert str(caught.value).startswith("invalid scheduling config (6 problems):\n  s.yaml:1: entry 1 (a): ")
 
 
 DUPLICATE_KEYS = [
@@ -156,14 +156,14 @@ def test_duplicate_keys_are_an_error(text: str, fmt: Format, expected: list[str]
 
 def test_a_duplicate_model_name_names_both_places() -> None:
     assert problems("- model_name: a\n- model_name: b\n- model_name: a\n") == [
-        's.yaml:3: entry 2 (a): duplicate model_name "a" (first at s.yaml:1: entry 0)'
+        's.yaml:3: entry 3 (a): duplicate model_name "a" (first at s.yaml:1: entry 1)'
     ]
 
 
 def test_a_duplicate_model_name_is_found_even_when_an_entry_has_other_problems() -> None:
     assert problems("- {model_name: a, min_replicas: -1}\n- {model_name: a}\n") == [
-        "s.yaml:1: entry 0 (a): min_replicas must be >= 0",
-        's.yaml:2: entry 1 (a): duplicate model_name "a" (first at s.yaml:1: entry 0)',
+        "s.yaml:1: entry 1 (a): min_replicas must be >= 0",
+        's.yaml:2: entry 2 (a): duplicate model_name "a" (first at s.yaml:1: entry 1)',
     ]
 
 

@@ -2,7 +2,7 @@
 
 Each entry is written as a one-line JSON object, which is also valid YAML, so the type
 rules are checked under both formats with the same text. Every message is exact,
-including LocalAI's wording, and located `s.<fmt>:1: entry 0 (model): `.
+including LocalAI's wording, and located `s.<fmt>:1: entry 1 (model): `.
 """
 
 from __future__ import annotations
@@ -17,161 +17,161 @@ from tests.config.loadhelp import only_entry, problems
 BOTH: list[Format] = ["yaml", "json"]
 
 INVALID = [
-    pytest.param('{"min_replicas": 1}', "entry 0: model_name is required", id="model_name is required"),
-    pytest.param('{"model_name": "  "}', "entry 0: model_name is required", id="a blank model_name is missing"),
-    pytest.param('{"model_name": null}', "entry 0: model_name is required", id="a null model_name is missing"),
+    pytest.param('{"min_replicas": 1}', "entry 1: model_name is required", id="model_name is required"),
+    pytest.param('{"model_name": "  "}', "entry 1: model_name is required", id="a blank model_name is missing"),
+    pytest.param('{"model_name": null}', "entry 1: model_name is required", id="a null model_name is missing"),
     pytest.param(
-        '{"model_name": 5}', "entry 0: model_name must be a string (got integer 5)", id="model_name must be a string"
+        '{"model_name": 5}', "entry 1: model_name must be a string (got integer 5)", id="model_name must be a string"
     ),
     pytest.param(
         '{"model_name": "m", "replicas": 3}',
-        'entry 0 (m): invalid replicas value 3 (use min_replicas/max_replicas for a fixed count, or "all" to spread)',
+        'entry 1 (m): invalid replicas value 3 (use min_replicas/max_replicas for a fixed count, or "all" to spread)',
         id="a replica count points to min/max (LocalAI wording)",
     ),
     pytest.param(
         '{"model_name": "m", "replicas": 2.5}',
-        'entry 0 (m): invalid replicas value 2.5 (use min_replicas/max_replicas for a fixed count, or "all" to spread)',
+        'entry 1 (m): invalid replicas value 2.5 (use min_replicas/max_replicas for a fixed count, or "all" to spread)',
         id="a fractional replica count is a number too",
     ),
     pytest.param(
         '{"model_name": "m", "replicas": "x"}',
-        'entry 0 (m): invalid replicas value "x" (expected "all" or "auto")',
+        'entry 1 (m): invalid replicas value "x" (expected "all" or "auto")',
         id="another replicas string expects all or auto (LocalAI wording)",
     ),
     pytest.param(
         '{"model_name": "m", "replicas": "3"}',
-        'entry 0 (m): invalid replicas value "3" (expected "all" or "auto")',
+        'entry 1 (m): invalid replicas value "3" (expected "all" or "auto")',
         id="a quoted count is a string, not a number",
     ),
     pytest.param(
         '{"model_name": "m", "replicas": ["all"]}',
-        'entry 0 (m): replicas must be "all", "auto", true or false (got a list)',
+        'entry 1 (m): replicas must be "all", "auto", true or false (got a list)',
         id="replicas cannot be a list",
     ),
     pytest.param(
         '{"model_name": "m", "spread_all": "yes"}',
-        'entry 0 (m): spread_all must be true or false (got string "yes")',
+        'entry 1 (m): spread_all must be true or false (got string "yes")',
         id="spread_all must be a boolean",
     ),
-    pytest.param('{"model_name": "m", "min_replicas": -1}', "entry 0 (m): min_replicas must be >= 0", id="min >= 0"),
-    pytest.param('{"model_name": "m", "max_replicas": -1}', "entry 0 (m): max_replicas must be >= 0", id="max >= 0"),
+    pytest.param('{"model_name": "m", "min_replicas": -1}', "entry 1 (m): min_replicas must be >= 0", id="min >= 0"),
+    pytest.param('{"model_name": "m", "max_replicas": -1}', "entry 1 (m): max_replicas must be >= 0", id="max >= 0"),
     pytest.param(
         '{"model_name": "m", "min_replicas": "2"}',
-        'entry 0 (m): min_replicas must be an integer (got string "2")',
+        'entry 1 (m): min_replicas must be an integer (got string "2")',
         id="a quoted number is not an integer",
     ),
     pytest.param(
         '{"model_name": "m", "min_replicas": true}',
-        "entry 0 (m): min_replicas must be an integer (got boolean true)",
+        "entry 1 (m): min_replicas must be an integer (got boolean true)",
         id="a boolean is not an integer",
     ),
     pytest.param(
         '{"model_name": "m", "max_replicas": 2.0}',
-        "entry 0 (m): max_replicas must be an integer (got number 2.0)",
+        "entry 1 (m): max_replicas must be an integer (got number 2.0)",
         id="an integer-valued float is not an integer",
     ),
     pytest.param(
         '{"model_name": "m", "min_replicas": 3, "max_replicas": 2}',
-        "entry 0 (m): min_replicas must be <= max_replicas",
+        "entry 1 (m): min_replicas must be <= max_replicas",
         id="min must not exceed a non-zero max (LocalAI wording)",
     ),
     pytest.param(
         '{"model_name": "m", "replicas": "all", "min_replicas": 1}',
-        "entry 0 (m): spread (replicas: all) and min_replicas/max_replicas are mutually exclusive",
+        "entry 1 (m): spread (replicas: all) and min_replicas/max_replicas are mutually exclusive",
         id="spread excludes min (LocalAI wording)",
     ),
     pytest.param(
         '{"model_name": "m", "spread_all": true, "max_replicas": 2}',
-        "entry 0 (m): spread (replicas: all) and min_replicas/max_replicas are mutually exclusive",
+        "entry 1 (m): spread (replicas: all) and min_replicas/max_replicas are mutually exclusive",
         id="spread_all excludes max",
     ),
     pytest.param(
         '{"model_name": "m", "route_policy": "fastest"}',
-        'entry 0 (m): route_policy must be "", "round_robin" or "prefix_cache" (got string "fastest")',
+        'entry 1 (m): route_policy must be "", "round_robin" or "prefix_cache" (got string "fastest")',
         id="route_policy names the allowed values",
     ),
     pytest.param(
         '{"model_name": "m", "balance_abs_threshold": -1}',
-        "entry 0 (m): balance_abs_threshold must be >= 0",
+        "entry 1 (m): balance_abs_threshold must be >= 0",
         id="balance_abs_threshold >= 0",
     ),
     pytest.param(
         '{"model_name": "m", "balance_abs_threshold": 1.5}',
-        "entry 0 (m): balance_abs_threshold must be an integer (got number 1.5)",
+        "entry 1 (m): balance_abs_threshold must be an integer (got number 1.5)",
         id="balance_abs_threshold is an integer",
     ),
     pytest.param(
         '{"model_name": "m", "balance_rel_threshold": 0.5}',
-        "entry 0 (m): balance_rel_threshold must be 0 or >= 1",
+        "entry 1 (m): balance_rel_threshold must be 0 or >= 1",
         id="balance_rel_threshold is 0 or at least 1",
     ),
     pytest.param(
         '{"model_name": "m", "balance_rel_threshold": "2"}',
-        'entry 0 (m): balance_rel_threshold must be a number (got string "2")',
+        'entry 1 (m): balance_rel_threshold must be a number (got string "2")',
         id="balance_rel_threshold is a number",
     ),
     pytest.param(
         '{"model_name": "m", "min_prefix_match": 1.5}',
-        "entry 0 (m): min_prefix_match must be between 0 and 1",
+        "entry 1 (m): min_prefix_match must be between 0 and 1",
         id="min_prefix_match above 1",
     ),
     pytest.param(
         '{"model_name": "m", "min_prefix_match": -0.1}',
-        "entry 0 (m): min_prefix_match must be between 0 and 1",
+        "entry 1 (m): min_prefix_match must be between 0 and 1",
         id="min_prefix_match below 0",
     ),
     pytest.param(
         '{"model_name": "m", "scorer_weights": [1]}',
-        "entry 0 (m): scorer_weights must be a mapping (got a list)",
+        "entry 1 (m): scorer_weights must be a mapping (got a list)",
         id="scorer_weights is a mapping",
     ),
     pytest.param(
         '{"model_name": "m", "vars": "x"}',
-        'entry 0 (m): vars must be a mapping (got string "x")',
+        'entry 1 (m): vars must be a mapping (got string "x")',
         id="vars is a mapping",
     ),
     pytest.param(
         '{"model_name": "m", "placement": "pin"}',
-        'entry 0 (m): placement must be "scheduler" or "pinned" (got string "pin")',
+        'entry 1 (m): placement must be "scheduler" or "pinned" (got string "pin")',
         id="placement is scheduler or pinned",
     ),
     pytest.param(
         '{"model_name": "m", "node_selector": ["tier=gpu"]}',
-        "entry 0 (m): node_selector must be a mapping of label to value (got a list)",
+        "entry 1 (m): node_selector must be a mapping of label to value (got a list)",
         id="node_selector is a mapping",
     ),
     pytest.param(
         '{"model_name": "m", "node_selector": {"tier": ["gpu"]}}',
-        'entry 0 (m): node_selector "tier" must be a string (got a list)',
+        'entry 1 (m): node_selector "tier" must be a string (got a list)',
         id="a label value is a scalar",
     ),
     pytest.param(
         '{"model_name": "m", "min_replicas": 2147483648}',
-        "entry 0 (m): min_replicas must be <= 2147483647",
+        "entry 1 (m): min_replicas must be <= 2147483647",
         id="counts fit a 32-bit int",
     ),
     pytest.param(
         '{"model_name": "m", "node_selector": {"": "gpu"}}',
-        'entry 0 (m): node_selector label keys must be non-empty strings (got string "")',
+        'entry 1 (m): node_selector label keys must be non-empty strings (got string "")',
         id="label keys are non-empty",
     ),
     pytest.param(
         '{"model_name": "m", "min_replica": 1}',
-        'entry 0 (m): unknown key "min_replica" (did you mean "min_replicas"?)',
+        'entry 1 (m): unknown key "min_replica" (did you mean "min_replicas"?)',
         id="an unknown key suggests the closest known key",
     ),
     pytest.param(
         '{"Model_Name": "m"}',
-        ["entry 0: model_name is required", 'entry 0: unknown key "Model_Name" (did you mean "model_name"?)'],
+        ["entry 1: model_name is required", 'entry 1: unknown key "Model_Name" (did you mean "model_name"?)'],
         id="keys are case-sensitive, with a suggestion",
     ),
     pytest.param(
         '{"model_name": "m", "gpu_count": 1}',
-        'entry 0 (m): unknown key "gpu_count"',
+        'entry 1 (m): unknown key "gpu_count"',
         id="no suggestion when none is close",
     ),
     pytest.param(
-        '"gpt-oss"', 'entry 0: expected a mapping with model_name (got string "gpt-oss")', id="an entry is a mapping"
+        '"gpt-oss"', 'entry 1: expected a mapping with model_name (got string "gpt-oss")', id="an entry is a mapping"
     ),
 ]
 
@@ -289,19 +289,19 @@ JSON_SELECTORS = [
 @pytest.mark.parametrize(("selector", "message"), JSON_SELECTORS)
 def test_json_selector_values_must_be_strings(selector: str, message: str) -> None:
     assert problems(f'[{{"model_name": "m", "node_selector": {selector}}}]', "json") == [
-        f"s.json:1: entry 0 (m): {message}"
+        f"s.json:1: entry 1 (m): {message}"
     ]
 
 
 def test_yaml_selector_with_a_duplicate_label_after_reading_as_text() -> None:
     assert problems("- model_name: m\n  node_selector: {1: a, '1': b}\n") == [
-        's.yaml:2: entry 0 (m): node_selector: duplicate label "1"'
+        's.yaml:2: entry 1 (m): node_selector: duplicate label "1"'
     ]
 
 
 def test_vars_with_a_non_string_key_is_an_error() -> None:
     assert problems("- model_name: m\n  vars:\n    resources: {1: a}\n") == [
-        "s.yaml:3: entry 0 (m): vars.resources: keys must be strings (got integer 1)"
+        "s.yaml:3: entry 1 (m): vars.resources: keys must be strings (got integer 1)"
     ]
 
 
@@ -311,5 +311,5 @@ def test_yaml_timestamps_in_vars_pass_through_as_text() -> None:
 
 def test_non_finite_numbers_are_refused() -> None:
     assert problems("- {model_name: m, balance_rel_threshold: .inf}") == [
-        "s.yaml:1: entry 0 (m): balance_rel_threshold must be a number (got number .inf)"
+        "s.yaml:1: entry 1 (m): balance_rel_threshold must be a number (got number .inf)"
     ]

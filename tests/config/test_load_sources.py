@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelsched.config.load import load_desired
-from modelsched.errors import ConfigError
+from modelsched.errors import ConfigError, UsageError
 from modelsched.model.entry import Desired
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_config_path_is_read_with_yaml_rules(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["sched.json", "SCHED.JSON"], ids=["json extension", "upper-case JSON extension"])
 def test_a_json_extension_means_json_rules(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, name, '[{"model_name": "a", "node_selector": {"tier": 1}}]')
-    assert problems_of(path, {}) == [f'{path}:1: entry 0 (a): node_selector "tier" must be a string (got integer 1)']
+    assert problems_of(path, {}) == [f'{path}:1: entry 1 (a): node_selector "tier" must be a string (got integer 1)']
 
 
 def test_config_beats_the_environment(tmp_path: Path) -> None:
@@ -71,12 +71,12 @@ def test_a_utf8_bom_is_ignored(tmp_path: Path) -> None:
 STDIN = [
     pytest.param(
         '[{"model_name": "a", "node_selector": {"tier": 1}}]',
-        ['<stdin>:1: entry 0 (a): node_selector "tier" must be a string (got integer 1)'],
+        ['<stdin>:1: entry 1 (a): node_selector "tier" must be a string (got integer 1)'],
         id="JSON on stdin is read with JSON rules",
     ),
     pytest.param(
         "- {model_name: a, node_selector: {tier: 1}, min_replicas: -1}\n",
-        ["<stdin>:1: entry 0 (a): min_replicas must be >= 0"],
+        ["<stdin>:1: entry 1 (a): min_replicas must be >= 0"],
         id="anything else on stdin is read with YAML rules",
     ),
 ]
@@ -150,11 +150,14 @@ def test_settings_come_from_the_env_file(tmp_path: Path) -> None:
     assert names(desired) == ["m", "f"] and desired.settings.nomad.namespace == "ai"
 
 
-def test_no_source_at_all_says_what_was_tried() -> None:
-    assert problems_of(None, {"MODELSCHED_SCHEDULING": ""}) == [
+def test_no_source_at_all_is_a_usage_error_naming_the_option_and_the_variables() -> None:
+    with pytest.raises(UsageError) as caught:
+        load_desired(None, {"MODELSCHED_SCHEDULING": ""})
+    assert str(caught.value) == (
         "no scheduling config: pass --config PATH (- for stdin) or set one of MODELSCHED_SCHEDULING / "
         "MODELSCHED_SCHEDULING_CONFIG / LOCALAI_MODEL_SCHEDULING / LOCALAI_MODEL_SCHEDULING_CONFIG"
-    ]
+    )
+    assert not isinstance(caught.value, ConfigError)  # not "invalid scheduling config"
 
 
 ENV_PROBLEMS = [
@@ -181,7 +184,7 @@ ENV_PROBLEMS = [
     ),
     pytest.param(
         {"MODELSCHED_SCHEDULING": '[{"model_name": "a", "min_replicas": "1"}]'},
-        ['env MODELSCHED_SCHEDULING: entry 0 (a): min_replicas must be an integer (got string "1")'],
+        ['env MODELSCHED_SCHEDULING: entry 1 (a): min_replicas must be an integer (got string "1")'],
         id="inline JSON errors have no line",
     ),
 ]
@@ -196,8 +199,8 @@ def test_duplicates_and_problems_across_sources_are_reported_together(tmp_path: 
     file = write(tmp_path, "sched.yaml", "- model_name: a\n- {model_name: b, replicas: 2}\n")
     env = {"MODELSCHED_SCHEDULING": inline("a", "c"), "MODELSCHED_SCHEDULING_CONFIG": file}
     assert problems_of(None, env) == [
-        f'{file}:1: entry 0 (a): duplicate model_name "a" (first at env MODELSCHED_SCHEDULING: entry 0)',
-        f"{file}:2: entry 1 (b): invalid replicas value 2 "
+        f'{file}:1: entry 1 (a): duplicate model_name "a" (first at env MODELSCHED_SCHEDULING: entry 1)',
+        f"{file}:2: entry 2 (b): invalid replicas value 2 "
         '(use min_replicas/max_replicas for a fixed count, or "all" to spread)',
     ]
 
