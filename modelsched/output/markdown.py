@@ -125,7 +125,7 @@ def _cut_line(left_out: int, total: int, what: str, max_chars: int, hint: str) -
 def format_markdown(plan: Plan, *, max_chars: int = MAX_MARKDOWN_CHARS, full_plan_hint: str = "") -> str:
     title = f"Plan: {totals_text(plan)}" if plan.has_changes else "No changes"
     head = [f"### modelsched {title}", ""]
-    head.append(f"Driver {md_code(plan.driver)}, cluster {md_code(cluster_text(plan))}, {escape_text(plan.generator)}.")
+    head.append(f"Driver {md_code(plan.driver)}, cluster {md_code(cluster_text(plan))}, {md_code(plan.generator)}.")
     head.append("")
     models = _model_rows(plan)
     rest = _operation_lines(plan) + _unlisted_lines(plan) + _diagnostic_lines(plan)

@@ -85,9 +85,7 @@ class Chromium:
         )
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.ws is not None:
             self.ws.close()
         if self.proc is not None:
