@@ -215,3 +215,13 @@ def test_the_churn_plan_loads_shows_its_counts_and_draws_only_what_is_in_view(
     assert cols == max(
         i for i, m in enumerate(data["models"]) if any(c["model"] == m["model"] for c in data["changes"])
     )
+
+
+def test_a_group_opens_from_the_keyboard(example: tuple[Page, dict[str, Any]]) -> None:
+    page, _ = example
+    page.eval("document.getElementById('collapse-all').click()")
+    page.eval("document.querySelector('.row.grp .rh').focus()")
+    page.eval("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))")
+    assert page.eval("document.querySelectorAll('.row.node').length") > 0
+    assert page.eval("document.activeElement.getAttribute('aria-expanded')") == "true"
+    page.eval("document.getElementById('expand-all').click()")

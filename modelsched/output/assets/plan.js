@@ -149,7 +149,8 @@
         out.push('<div class="rh" role="rowheader" title="' + esc(label) + '" style="width:' + HEAD_W + 'px">' + esc(label) + "</div>");
       } else {
         var e = row.e, open = !!expanded[e.g];
-        out.push('<div class="rh" role="rowheader" aria-expanded="' + open + '" title="' + esc(D.groups[e.g][0]) +
+        out.push('<div class="rh" role="rowheader" tabindex="0" data-g="' + e.g + '" aria-expanded="' + open +
+          '" title="' + esc(D.groups[e.g][0]) +
           '" style="width:' + HEAD_W + 'px">' + (open ? "\u25be " : "\u25b8 ") + esc(D.groups[e.g][0]) + " \u00b7 " +
           esc(plural(e.nodes.length, "node")) + " \u00b7 " + esc(counts(e.a, e.r)) + "</div>");
       }
@@ -182,7 +183,11 @@
     if (cell.classList.contains("ch")) { fModel.value = cell.dataset.col; build(); return; }
     var rowEl = cell.closest(".row"), row = view.rows[+rowEl.dataset.row];
     if (cell.classList.contains("rh")) {
-      if (!row.nd) { expanded[row.e.g] = !expanded[row.e.g]; touched = true; layout(); }
+      if (!row.nd) {
+        expanded[row.e.g] = !expanded[row.e.g]; touched = true; layout();
+        var again = canvas.querySelector('.rh[data-g="' + row.e.g + '"]');
+        if (again) again.focus();
+      }
       else {
         var node = D.nodes[row.nd.n];
         detail.textContent = byNode[row.nd.n].map(function (ci) {
@@ -192,6 +197,11 @@
       return;
     }
     detail.textContent = describe(row, +cell.dataset.col);
+  });
+  grid.addEventListener("keydown", function (ev) {
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.classList.contains("rh")) {
+      ev.preventDefault(); ev.target.click();
+    }
   });
   [fModel, fLabel, fAdd, fRemove].forEach(function (el) { el.addEventListener("change", build); });
   document.getElementById("expand-all").addEventListener("click", function () {
