@@ -39,7 +39,8 @@ def _change_lines(changes: list[Change], labels_cache: dict[int, str], safe: boo
         if labels is None:
             labels = labels_cache[id(c.labels)] = raw_labels_text(c.labels)
         note = f" ({c.note})" if c.note else ""
-        lines.append(f"{'+' if c.action == 'add' else '-'} {node.ljust(width)}  {esc(labels)}  {c.reason}{esc(note)}")
+        sign = "+" if c.action == "add" else "-"
+        lines.append(f"{sign} {node.ljust(width)}  {esc(labels)}  {esc(c.reason)}{esc(note)}")
     return lines
 
 
