@@ -127,6 +127,9 @@ def format_markdown(plan: Plan, *, max_chars: int = MAX_MARKDOWN_CHARS, full_pla
     head = [f"### modelsched {title}", ""]
     head.append(f"Driver {md_code(plan.driver)}, cluster {md_code(cluster_text(plan))}, {md_code(plan.generator)}.")
     head.append("")
+    if not plan.has_changes:
+        listed = "listed models match" if plan.unlisted else "cluster matches"
+        head += [f"The {listed} the configuration.", ""]
     models = _model_rows(plan)
     rest = _operation_lines(plan) + _unlisted_lines(plan) + _diagnostic_lines(plan)
     # Room for the cut lines that may be needed (one each for models and nodes).

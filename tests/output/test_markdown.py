@@ -95,3 +95,18 @@ def test_unlisted_models_are_listed_as_left_alone_or_pruned() -> None:
 def test_diagnostics_are_listed_with_their_level() -> None:
     p = make_plan([], [], diagnostics=[Diagnostic(level="warning", model="w", message="min 5 exceeds 2 nodes")])
     assert "- ⚠️ **warning** `w`: `min 5 exceeds 2 nodes`" in format_markdown(p)
+
+
+@pytest.mark.parametrize(
+    ("unlisted", "sentence"),
+    [
+        ([], "The cluster matches the configuration."),
+        ([UnlistedModel(model="old", replicas=1, nodes=1)], "The listed models match the configuration."),
+    ],
+    ids=["nothing unlisted", "an unlisted model"],
+)
+def test_no_changes_says_what_matches(unlisted: list[UnlistedModel], sentence: str) -> None:
+    md = format_markdown(make_plan([], [model("m", current=1, target=1)], unlisted=unlisted))
+    assert md.startswith("### modelsched No changes\n\n")
+    assert f"\n{sentence}\n" in md
+    assert "<details>" not in md

@@ -153,3 +153,9 @@ def test_pruned_unlisted_models_are_marked_as_removed() -> None:
 def test_with_prune_an_unlisted_model_left_alone_does_not_promise_prune_removes_it() -> None:
     text = format_text(make_plan([], [], unlisted=[LEGACY], prune=True))
     assert "Not in the configuration, left alone:\n  legacy-llm: 2 replicas on 2 nodes\n" in text
+
+
+def test_node_names_are_padded_to_their_escaped_width() -> None:
+    text = format_text(make_plan([change("m", "a\nb", tier="x"), change("m", "abcdefg", tier="x")], [model("m")]))
+    assert "  + a\\nb     {tier=x}  spread\n" in text
+    assert "  + abcdefg  {tier=x}  spread\n" in text

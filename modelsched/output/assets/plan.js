@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("plan-data").textContent);
-  var ROW_H = 24, COL_W = 64, HEAD_W = 300, HEAD_H = 150, OVER = 3, KIND = ["", "added", "removed"];
+  var ROW_H = 24, COL_W = 64, HEAD_W = 300, HEAD_H = 150, TOT_H = 34, OVER = 3, KIND = ["", "added", "removed"];
   var grid = document.getElementById("grid"), canvas = document.getElementById("canvas");
   var fModel = document.getElementById("f-model"), fLabel = document.getElementById("f-label");
   var fAdd = document.getElementById("f-add"), fRemove = document.getElementById("f-remove");
@@ -90,7 +90,7 @@
     });
     view.rows = rows;
     canvas.style.width = HEAD_W + view.cols.length * COL_W + "px";
-    canvas.style.height = HEAD_H + 24 + rows.length * ROW_H + "px";
+    canvas.style.height = HEAD_H + TOT_H + rows.length * ROW_H + "px";
     grid.setAttribute("aria-rowcount", rows.length + 1);
     grid.setAttribute("aria-colcount", view.cols.length + 1);
     draw();
@@ -119,13 +119,13 @@
   function draw() {
     if (!view) return;
     var top = grid.scrollTop, left = grid.scrollLeft, h = grid.clientHeight, w = grid.clientWidth;
-    var bodyTop = HEAD_H + 24;
+    var bodyTop = HEAD_H + TOT_H;
     var r0 = Math.max(0, Math.floor(Math.max(0, top - bodyTop) / ROW_H) - OVER);
     var r1 = Math.min(view.rows.length, Math.ceil((top + h - bodyTop) / ROW_H) + OVER + 1);
     var c0 = Math.max(0, Math.floor(left / COL_W) - OVER);
     var c1 = Math.min(view.cols.length, Math.ceil((left + w - HEAD_W) / COL_W) + OVER + 1);
     var width = HEAD_W + view.cols.length * COL_W, out = [];
-    out.push('<div id="colhead" role="row" aria-rowindex="1" style="width:' + width + "px;height:" + (HEAD_H + 24) + 'px">');
+    out.push('<div id="colhead" role="row" aria-rowindex="1" style="width:' + width + "px;height:" + (HEAD_H + TOT_H) + 'px">');
     out.push('<div class="corner" role="columnheader" style="width:' + HEAD_W + 'px">' + esc(plural(view.nodes, "node")) +
       " in " + esc(plural(view.groups.length, "group")) + "<br>kept / + added / \u2212 removed</div>");
     for (var c = c0; c < c1; c++) {
@@ -135,7 +135,7 @@
       out.push('<div class="ch" role="columnheader" data-col="' + m + '" title="' + esc(title) + '" style="left:' + x +
         "px;width:" + COL_W + "px;height:" + (HEAD_H - 4) + 'px">' + esc(md[0]) + "</div>");
       out.push('<div class="ct" aria-label="' + esc(title) + '" style="left:' + x + "px;width:" + COL_W + 'px">' +
-        '<span title="kept">' + md[1] + "</span> " + esc(counts(t[0], t[1])) + "</div>");
+        '<span title="kept">' + md[1] + "</span><br>" + esc(counts(t[0], t[1])) + "</div>");
     }
     out.push("</div>");
     for (var r = r0; r < r1; r++) {
