@@ -104,16 +104,31 @@ def _node_rows(plan: Plan) -> Iterator[str]:
         yield f"| {md_code(c.model)} | {md_code(c.node)} | {action} | {labels} | {md_code(reason)} |"
 
 
-def _fit(rows: Iterable[str], budget: int) -> list[str]:
-    """The first of `rows` that fit in `budget` characters (each row plus a newline);
-    reads no further than the first row that does not fit."""
-    kept = []
+def _size(lines: list[str]) -> int:
+    """Characters `lines` take in the output, each with its newline."""
+    return sum(len(line) + 1 for line in lines)
+
+
+def _take(rows: Iterable[str], budget: int) -> tuple[list[str], bool]:
+    """The first of `rows` that fit in `budget` characters, and whether that is all of
+    them; reads no further than the first row that does not fit."""
+    kept: list[str] = []
     for row in rows:
         budget -= len(row) + 1
         if budget < 0:
-            break
+            return kept, False
         kept.append(row)
-    return kept
+    return kept, True
+
+
+def _trim(rows: list[str], budget: int) -> list[str]:
+    """`rows` without as many rows at the end as needed to fit in `budget` characters."""
+    used = _size(rows)
+    end = len(rows)
+    while end and used > budget:
+        end -= 1
+        used -= len(rows[end]) + 1
+    return rows[:end]
 
 
 def _cut_line(left_out: int, total: int, what: str, max_chars: int, hint: str) -> str:
@@ -132,29 +147,34 @@ def format_markdown(plan: Plan, *, max_chars: int = MAX_MARKDOWN_CHARS, full_pla
         head += [f"The {listed} the configuration.", ""]
     models = _model_rows(plan)
     rest = _operation_lines(plan) + _unlisted_lines(plan) + _diagnostic_lines(plan)
-    # Room for the cut lines that may be needed (one each for models and nodes).
-    reserve = 2 * (len(_cut_line(10**9, 10**9, "per-node rows", max_chars, full_plan_hint)) + 4)
-    fixed = sum(len(line) + 1 for line in head + rest) + reserve
-
-    out = list(head)
-    budget = max_chars - fixed - sum(len(line) + 1 for line in _MODEL_HEAD) - 1
-    kept_models = _fit(models, budget)
-    if models:
-        out += _MODEL_HEAD + kept_models
-        if len(kept_models) < len(models):
-            left_out = len(models) - len(kept_models)
-            out += ["", _cut_line(left_out, len(models), "model rows", max_chars, full_plan_hint)]
-        out.append("")
-    out += rest
     total = len(plan.changes)
-    if total:
-        opening = [f"<details><summary>Per-node changes ({total:,} rows)</summary>", ""]
-        closing = ["", "</details>", ""]
-        used = sum(len(line) + 1 for line in out + opening + _NODE_HEAD + closing) + reserve // 2
-        fits = len(kept_models) == len(models)
-        nodes = _fit(_node_rows(plan), max_chars - used) if fits else []
-        out += opening + (_NODE_HEAD + nodes if nodes else [])
-        if len(nodes) < total:
-            out += ["", _cut_line(total - len(nodes), total, "per-node rows", max_chars, full_plan_hint)]
-        out += closing
-    return "\n".join(out)
+    opening = [f"<details><summary>Per-node changes ({total:,} rows)</summary>", ""]
+    closing = ["", "</details>", ""]
+
+    def cut(left_out: int, of: int, what: str) -> list[str]:
+        return ["", _cut_line(left_out, of, what, max_chars, full_plan_hint)]
+
+    def assemble(model_rows: list[str], model_cut: list[str], node_rows: list[str], node_cut: list[str]) -> str:
+        out = list(head)
+        if models:
+            out += [*_MODEL_HEAD, *model_rows, *model_cut, ""]
+        out += rest
+        if total:
+            out += [*opening, *(_NODE_HEAD + node_rows if node_rows else []), *node_cut, *closing]
+        return "\n".join(out)
+
+    room = max_chars + 1  # _size counts a newline after every line; the output has one fewer
+    frame = _size(head) + _size(rest) + (_size(_MODEL_HEAD) + 1 if models else 0)
+    node_frame = _size(opening) + _size(_NODE_HEAD) + _size(closing) if total else 0
+    if frame + _size(models) + node_frame <= room:  # every model row fits: fill with node rows
+        budget = room - frame - _size(models) - node_frame
+        nodes, complete = _take(_node_rows(plan), budget)
+        if complete:
+            return assemble(models, [], nodes, [])
+        nodes = _trim(nodes, budget - _size(cut(total, total, "per-node rows")))
+        return assemble(models, [], nodes, cut(total - len(nodes), total, "per-node rows"))
+    # Not even the model table fits: cut it too, and show no node row.
+    node_cut = cut(total, total, "per-node rows") if total else []
+    budget = room - frame - node_frame - _size(node_cut) - _size(cut(len(models), len(models), "model rows"))
+    kept = _trim(models, budget)
+    return assemble(kept, cut(len(models) - len(kept), len(models), "model rows"), [], node_cut)

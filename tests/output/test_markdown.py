@@ -110,3 +110,13 @@ def test_no_changes_says_what_matches(unlisted: list[UnlistedModel], sentence: s
     assert md.startswith("### modelsched No changes\n\n")
     assert f"\n{sentence}\n" in md
     assert "<details>" not in md
+
+
+def test_a_plan_that_fits_exactly_is_not_cut_and_one_character_less_is() -> None:
+    p = churn_plan(nodes=200, models=16)
+    full = format_markdown(p, max_chars=10**9)
+    assert "left out" not in full
+    assert format_markdown(p, max_chars=len(full)) == full
+    cut = format_markdown(p, max_chars=len(full) - 1)
+    assert len(cut) <= len(full) - 1 and "per-node rows left out" in cut
+    assert "model rows left out" not in cut
