@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from modelsched.model.plan import Change, Diagnostic, Operation, Plan, UnlistedModel, dump_plan
 from modelsched.output import escape_text, format_html, format_markdown, format_text
+from tests.output.chromium import Chromium, find_chromium
 from tests.output.plans import make_plan, model
 
 # (id, hostile text)
@@ -198,3 +200,38 @@ def test_json_output_stays_valid_utf8_for_a_lone_surrogate() -> None:
 def test_json_output_round_trips_any_other_text_exactly(bad: str) -> None:
     text = dump_plan(_hostile(bad))
     assert bad in {c["node"] for c in json.loads(text)["changes"]}
+
+
+PWN = [
+    '<img src=x onerror="window.pwned=1">',
+    "</script><script>window.pwned=1</script>",
+    "\"'><svg onload=window.pwned=1>",
+    "<!--<script>window.pwned=1</script>",
+    "\u2028window.pwned=1//",
+]
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium on this machine")
+def test_in_a_browser_hostile_names_are_shown_as_text_and_run_nothing(tmp_path: Path) -> None:
+    plan = make_plan(
+        [Change(bad, bad, "add", "spread", {bad: bad}, bad, note=bad) for bad in PWN],
+        [model(bad, **{bad: bad}) for bad in PWN],
+        diagnostics=[Diagnostic(level="warning", model=bad, message=bad) for bad in PWN],
+    )
+    path = tmp_path / "hostile.html"
+    path.write_text(format_html(plan), encoding="utf-8")
+    with Chromium() as browser:
+        page = browser.open(path)
+        assert page.eval("window.pwned === undefined")
+        assert page.eval("document.querySelectorAll('img, svg').length") == 0
+        assert page.eval("document.querySelectorAll('script').length") == 2
+        options = page.eval("[...document.querySelectorAll('#f-model option')].slice(1).map(o => o.text)")
+        assert sorted(options) == sorted(escape_text(bad) for bad in PWN)
+        cells = page.eval(
+            "[...document.querySelectorAll('.node .c[aria-label]')].map(c => c.getAttribute('aria-label'))"
+        )
+        assert sorted(cells) == sorted(
+            f"{escape_text(b)}, {escape_text(b)}: added (spread ({escape_text(b)}))" for b in PWN
+        )
+        page.eval("[...document.querySelectorAll('.c, .rh, .ch')].forEach(e => e.click())")
+        assert page.eval("window.pwned === undefined")

@@ -84,3 +84,9 @@ def test_no_changes_with_unlisted_models_says_the_listed_models_match() -> None:
     page = format_plan(make_plan([], [], unlisted=[UnlistedModel(model="old", replicas=1, nodes=1)]), "html")
     assert ">No changes. The listed models match the configuration.</h1>" in page
     assert embedded(page)["changes"] == []
+
+
+def test_the_same_plan_gives_the_same_bytes() -> None:
+    assert format_plan(churn_plan(nodes=300, models=16), "html") == format_plan(
+        churn_plan(nodes=300, models=16), "html"
+    )
