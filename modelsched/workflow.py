@@ -195,11 +195,28 @@ def check_report_path(req: Request, path: str, plan: Plan | None = None, planfil
     check_output_path("--report", path, protected)
 
 
+def _ours(path: Path) -> bool:
+    """An existing file this tool wrote (a plan or an apply report: both open with these keys)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    return not head.strip() or (b'"format_version"' in head and b'"generator": "modelsched' in head)
+
+
 def check_output_path(option: str, path: str, protected: list[tuple[str, Path]]) -> None:
-    """Refuse to write an output over an input (the state file, the config, a plan), or a link to one."""
+    """Refuse to write an output over an input (the state file, the config, a plan), a link
+    to one, or any existing file that is not a plan or report this tool wrote."""
     for what, other in protected:
         if _same_file(Path(path), other):
             raise UsageError(f"{option} {path} is {what} ({other}); choose another path. Nothing was written")
+    target = Path(path)
+    if target.is_file() and not _ours(target):
+        raise UsageError(
+            f"{option} {path} exists and is not a file modelsched wrote; remove it or choose another path. "
+            "Nothing was written"
+        )
 
 
 def write_file(path: str, text: str, what: str) -> None:
@@ -268,6 +285,11 @@ def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) ->
         if save:
             result = result.model_copy(update={"observed_nodes": node_digests(observed)})
         return result
+
+
+def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:
+    """observe -> plan -> prepare on a built driver (for benchmarks and tools)."""
+    return _plan_with(driver, desired, Request(env={}, prune=prune), save=False)
 
 
 def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:

@@ -1,44 +1,25 @@
-"""The `modelsched` command group and the single error boundary.
+"""The CLI's entry point and its single error boundary.
 
-`main()` runs the group and maps every outcome to an exit code (Terraform's: 0 success,
-1 any error, usage errors included, 2 only from `plan --detailed-exitcode` with
-changes; click's own usage exit code 2 becomes 1). User errors print one escaped line
-(no control characters from data reach the terminal) and no traceback unless `--debug`
-(or MODELSCHED_DEBUG=1). Subcommands are imported only when they run (`cli.lazy`), so
-this module imports click and the error types only.
+`main()` runs the command group (`cli.group`) and maps every outcome to an exit code
+(Terraform's: 0 success, 1 any error, usage errors included, 2 only from
+`plan --detailed-exitcode` with changes; click's own usage exit code 2 becomes 1). User
+errors print one escaped message (no control characters from data reach the terminal)
+and no traceback unless `--debug` (or MODELSCHED_DEBUG=1).
+
+Start-up: `modelsched --version` is answered before click is imported, with click's
+exact wording; everything else imports only what its command uses.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import traceback
-
-import click
+from typing import TYPE_CHECKING
 
 from modelsched import __version__
-from modelsched.cli.escape import escape
-from modelsched.cli.lazy import LazyGroup
-from modelsched.errors import ModelschedError
 
-COMMANDS = {
-    "validate": "modelsched.cli.commands:validate",
-    "plan": "modelsched.cli.commands:plan",
-    "apply": "modelsched.cli.apply:apply",
-    "show": "modelsched.cli.commands:show",
-    "render": "modelsched.cli.render:render",
-}
-
-
-@click.group(
-    cls=LazyGroup,
-    lazy=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.version_option(__version__, prog_name="modelsched", message="%(prog)s, version %(version)s")
-@click.option("--debug", is_flag=True, expose_value=False, help="Show a traceback on errors.")
-def cli() -> None:
-    """Declarative plan/apply for per-model replica scheduling on labelled clusters."""
+if TYPE_CHECKING:
+    import click
 
 
 def _debug(args: list[str]) -> bool:
@@ -46,11 +27,22 @@ def _debug(args: list[str]) -> bool:
     return "--debug" in head or os.environ.get("MODELSCHED_DEBUG", "") not in ("", "0")
 
 
+def _traceback() -> None:
+    import traceback  # only with --debug: it costs start-up time otherwise
+
+    traceback.print_exc()
+
+
 def _say(message: str) -> None:
-    click.echo(escape(message), err=True)
+    from modelsched.cli.escape import escape
+
+    sys.stderr.write(escape(message) + "\n")
+    sys.stderr.flush()
 
 
 def _show_click_error(exc: click.ClickException) -> None:
+    import click
+
     if isinstance(exc, click.UsageError) and exc.ctx is not None:
         ctx = exc.ctx
         _say(ctx.get_usage())
@@ -62,6 +54,14 @@ def _show_click_error(exc: click.ClickException) -> None:
 
 def main(args: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
+    if argv == ["--version"]:
+        sys.stdout.write(f"modelsched, version {__version__}\n")
+        sys.exit(0)
+    import click
+
+    from modelsched.cli.group import cli
+    from modelsched.errors import ModelschedError
+
     debug = _debug(argv)
     try:
         code = cli.main(args=argv, prog_name="modelsched", standalone_mode=False)
@@ -72,12 +72,12 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(1)
     except click.ClickException as exc:
         if debug:
-            traceback.print_exc()
+            _traceback()
         _show_click_error(exc)
         sys.exit(1)
     except ModelschedError as exc:
         if debug:
-            traceback.print_exc()
+            _traceback()
         _say(f"Error: {exc}")
         sys.exit(1)
     except KeyboardInterrupt:
@@ -85,7 +85,7 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(1)
     except Exception as exc:  # a bug, not a user error: say so, keep the exit code contract
         if debug:
-            traceback.print_exc()
+            _traceback()
         _say(
             f"Error: internal error: {type(exc).__name__}: {exc} "
             "(re-run with --debug for the traceback and please report it)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import EXAMPLES, Run
+from tests.clirun import EXAMPLES, Run
 
 CLUSTER = """\
 nodes:

@@ -1,0 +1,3 @@
+"""Fixtures shared across the suite, registered once (no conftest imports another)."""
+
+pytest_plugins = ["tests.clirun"]
