@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,15 @@ def test_help_lists_every_command_with_its_summary() -> None:
     for name in ("apply", "plan", "render", "show", "validate"):
         assert f"  {name} " in out.stdout
     assert "Show the per-node replica changes" in out.stdout
+
+
+def test_shell_completion_is_generated_and_completes_lazy_commands() -> None:
+    env = {**os.environ, "_MODELSCHED_COMPLETE": "bash_source"}
+    source = subprocess.run([sys.executable, "-c", RUN_CLI], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "_modelsched_completion" in source.stdout and "complete " in source.stdout
+    env.update({"_MODELSCHED_COMPLETE": "bash_complete", "COMP_WORDS": "modelsched pl", "COMP_CWORD": "1"})
+    words = subprocess.run([sys.executable, "-c", RUN_CLI], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert words.stdout.splitlines() == ["plain,plan"]
+    env.update({"COMP_WORDS": "modelsched plan --tar", "COMP_CWORD": "2"})
+    options = subprocess.run([sys.executable, "-c", RUN_CLI], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert options.stdout.splitlines() == ["plain,--target"]
