@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from modelsched import output, workflow
-from modelsched.cli import driver_options as dopt
+from modelsched.cli import driver_options
 from modelsched.cli.options import (
     config_option,
     debug_option,
@@ -81,7 +81,7 @@ def validate(config: str | None) -> None:
 @target_option
 @max_chars_option
 @no_color_option
-@dopt.driver_specific(dopt.STATE, dopt.SERVER_DRY_RUN, *dopt.NOMAD)
+@driver_options.driver_specific(driver_options.STATE, driver_options.SERVER_DRY_RUN, *driver_options.NOMAD)
 @debug_option
 def plan(
     config: str | None,
@@ -120,6 +120,6 @@ def plan(
 @no_color_option
 @debug_option
 def show(planfile: str, fmt: str, max_chars: int | None, no_color: bool) -> None:
-    """Render a saved plan file."""
+    """Show a saved plan file (in any plan format)."""
     check_max_chars(fmt, max_chars)
     emit(workflow.show(planfile), fmt, no_color, max_chars=max_chars, hint=f"the plan file {planfile}")

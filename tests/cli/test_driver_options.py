@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from modelsched.cli import driver_options as dopt
+from modelsched.cli import driver_options
 from modelsched.cli.options import DRIVERS
 from modelsched.workflow import DRIVERS as WORKFLOW_DRIVERS
 from tests.cli.fakes import write_files
@@ -95,7 +95,7 @@ def test_the_declarations_report_exactly_the_explicit_options() -> None:
     seen: dict[str, object] = {}
 
     @click.command()
-    @dopt.driver_specific(dopt.STATE, dopt.WAIT, dopt.TIMEOUT, *dopt.NOMAD)
+    @driver_options.driver_specific(driver_options.STATE, driver_options.WAIT, driver_options.TIMEOUT, *driver_options.NOMAD)
     def cmd(**kwargs: object) -> None:
         seen.update(kwargs)
 
@@ -103,7 +103,7 @@ def test_the_declarations_report_exactly_the_explicit_options() -> None:
     assert result.exit_code == 0, result.output
     assert seen["driver_flags"] == {"--no-wait": ("nomad",), "--nomad-addr": ("nomad",), "--adopt": ("nomad",)}
     nomad_opts = seen["nomad_opts"]
-    assert isinstance(nomad_opts, dict) and set(nomad_opts) == set(dopt.NOMAD_NAMES)
+    assert isinstance(nomad_opts, dict) and set(nomad_opts) == set(driver_options.NOMAD_NAMES)
     assert nomad_opts["nomad_addr"] == "http://x:1" and nomad_opts["adopt"] is True
     assert seen["wait"] is False and seen["wait_timeout"] == 300.0 and seen["state"] is None
 
@@ -115,4 +115,4 @@ def test_the_cli_offers_exactly_the_workflows_drivers() -> None:
 def test_the_nomad_option_names_match_the_nomad_drivers_builder() -> None:
     from modelsched.cli.nomad_options import NAMES
 
-    assert set(dopt.NOMAD_NAMES) == set(NAMES)
+    assert set(driver_options.NOMAD_NAMES) == set(NAMES)
