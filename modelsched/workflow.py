@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from modelsched import planner
 from modelsched.config.load import ENV_PAIRS, load_desired
 from modelsched.config.suggest import closest
 from modelsched.drivers.base import ApplyReport, Driver, ModelProgress, Reporter, WaitStatus
@@ -28,7 +29,6 @@ from modelsched.gcpause import paused_gc
 from modelsched.model.drift import node_digests
 from modelsched.model.entry import Desired, Entry
 from modelsched.model.plan import Change, Plan, dump_plan, load_plan
-from modelsched.planner import plan as make_plan
 
 # What the CLI may use from below the workflow, without importing those layers itself.
 __all__ = [
@@ -268,7 +268,7 @@ def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) ->
     # build ~10^6 acyclic containers.
     with paused_gc():
         observed = driver.observe(scoped)
-        result = make_plan(scoped, observed, prune=bool(req.prune), driver=driver.name, cluster=driver.cluster())
+        result = planner.plan(scoped, observed, prune=bool(req.prune), driver=driver.name, cluster=driver.cluster())
         if targets:
             # The plan is of the targeted models; its digest is of the whole config, so a
             # change to any entry makes the saved plan stale. Models listed in the config

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from modelsched import workflow
-from modelsched.cli import driver_options
 from modelsched.cli.commands import emit, request
+from modelsched.cli.driver_options import LOCK_TIMEOUT, NOMAD, STATE, TIMEOUT, WAIT, driver_specific
 from modelsched.cli.monitor import Monitor
 from modelsched.cli.options import (
     config_option,
@@ -64,7 +64,7 @@ def _error_report(req: workflow.Request, path: str, planfile: str | None, error:
 @target_option
 @click.option("--report", "report", metavar="FILE", help="Write what was applied, per model, as JSON to FILE.")
 @no_color_option
-@driver_options.driver_specific(driver_options.STATE, driver_options.LOCK_TIMEOUT, driver_options.WAIT, driver_options.TIMEOUT, *driver_options.NOMAD)
+@driver_specific(STATE, LOCK_TIMEOUT, WAIT, TIMEOUT, *NOMAD)
 @debug_option
 def apply(
     planfile: str | None,

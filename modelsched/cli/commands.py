@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from modelsched import output, workflow
-from modelsched.cli import driver_options
+from modelsched.cli.driver_options import NOMAD, SERVER_DRY_RUN, STATE, driver_specific
 from modelsched.cli.options import (
     config_option,
     debug_option,
@@ -81,7 +81,7 @@ def validate(config: str | None) -> None:
 @target_option
 @max_chars_option
 @no_color_option
-@driver_options.driver_specific(driver_options.STATE, driver_options.SERVER_DRY_RUN, *driver_options.NOMAD)
+@driver_specific(STATE, SERVER_DRY_RUN, *NOMAD)
 @debug_option
 def plan(
     config: str | None,

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from modelsched.cli import driver_options
+from modelsched.cli.driver_options import NOMAD, STATE, TIMEOUT, WAIT, driver_specific
 from modelsched.cli.options import DRIVERS
 from modelsched.workflow import DRIVERS as WORKFLOW_DRIVERS
 from tests.cli.fakes import write_files
@@ -95,7 +96,7 @@ def test_the_declarations_report_exactly_the_explicit_options() -> None:
     seen: dict[str, object] = {}
 
     @click.command()
-    @driver_options.driver_specific(driver_options.STATE, driver_options.WAIT, driver_options.TIMEOUT, *driver_options.NOMAD)
+    @driver_specific(STATE, WAIT, TIMEOUT, *NOMAD)
     def cmd(**kwargs: object) -> None:
         seen.update(kwargs)
 
