@@ -115,7 +115,7 @@ STATE = DriverOption(
 LOCK_TIMEOUT = DriverOption(
     "--lock-timeout", "lock_timeout", ("local",),
     {"metavar": "DURATION", "callback": _duration,
-     "help": "Local: how long to wait for the state file's lock (e.g. 30s, 2m). Default: wait."},
+     "help": "Local: how long to wait for the state file's lock (e.g. 30s, 2m; default: the driver's own)."},
 )
 SERVER_DRY_RUN = DriverOption(
     "--server-dry-run", "server_dry_run", ("nomad",),
