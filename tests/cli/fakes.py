@@ -15,6 +15,7 @@ from modelsched.drivers.local import LocalDriver
 from modelsched.model.cluster import Observed
 from modelsched.model.entry import Desired
 from modelsched.model.plan import Plan
+from modelsched.workflow import flows
 
 Script = Callable[[Plan, Reporter], ApplyReport]
 
@@ -43,7 +44,7 @@ def use_script(monkeypatch: pytest.MonkeyPatch, script: Script) -> None:
     def build(name: str, req: workflow.Request, plan_cluster: dict[str, str] | None = None) -> ScriptedDriver:
         return ScriptedDriver(workflow.state_path(req.state, req.env), script)
 
-    monkeypatch.setattr(workflow, "build_driver", build)
+    monkeypatch.setattr(flows, "build_driver", build)
 
 
 def status(elapsed: float, *models: tuple[str, int, int, int, int, str]) -> WaitStatus:

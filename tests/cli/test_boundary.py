@@ -68,12 +68,12 @@ def test_detailed_exitcode_2_passes_through_the_boundary(run: Run, files: tuple[
 
 
 def test_ctrl_c_while_planning_exits_1(run: Run, files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelsched import workflow
+    from modelsched.workflow import flows
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(workflow, "validate", interrupted)
+    monkeypatch.setattr(flows, "validate", interrupted)
     r = run("plan", "--config", "sched.yaml")
     assert r.code == 1 and r.err.strip() == "Aborted."
 

@@ -10,6 +10,7 @@ import pytest
 
 from modelsched import output, workflow
 from modelsched.cli.driver_options import parse_duration
+from modelsched.workflow import request
 from tests.cli.fakes import write_files
 from tests.clirun import Run
 
@@ -51,12 +52,12 @@ def test_lock_timeout_reaches_the_local_driver(
 ) -> None:
     seen: list[dict[str, Any]] = []
 
-    class Spy(workflow.LocalDriver):  # type: ignore[misc,unused-ignore]
+    class Spy(request.LocalDriver):  # type: ignore[misc,unused-ignore]
         def __init__(self, state: Any, **kwargs: Any) -> None:
             seen.append(kwargs)
             super().__init__(state)
 
-    monkeypatch.setattr(workflow, "LocalDriver", Spy)
+    monkeypatch.setattr(request, "LocalDriver", Spy)
     assert run("apply", "--config", "sched.yaml", "--auto-approve", "--lock-timeout", "1m30s").code == 0
     assert run("apply", "--config", "sched.yaml", "--auto-approve").code == 0
     assert seen == [{"lock_timeout": 90.0}, {}]

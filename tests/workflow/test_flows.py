@@ -14,6 +14,7 @@ from modelsched.drivers.base import ApplyReport, LineReporter
 from modelsched.errors import PlanError, StalePlanError, UsageError
 from modelsched.model.drift import node_digests
 from modelsched.model.plan import Diagnostic, Plan
+from modelsched.workflow import flows, request
 from tests.cli.fakes import CLUSTER, CONFIG, ScriptedDriver
 
 QUIET = LineReporter(lambda _: None)
@@ -45,7 +46,7 @@ def test_the_environment_comes_from_the_request_not_the_process(
 
 def test_a_saved_plan_records_a_digest_of_every_observed_node(root: Path) -> None:
     saved = workflow.plan(req(root), str(root / "p.json"))
-    observed = workflow.build_driver("local", req(root)).observe(workflow.validate(req(root)))
+    observed = request.build_driver("local", req(root)).observe(workflow.validate(req(root)))
     assert saved.observed_nodes == node_digests(observed)
     assert workflow.show(str(root / "p.json")).observed_nodes == saved.observed_nodes
     assert workflow.plan(req(root)).observed_nodes is None  # only saved plans carry them
@@ -118,7 +119,7 @@ def test_a_plan_with_errors_is_never_handed_to_the_driver(root: Path) -> None:
     driver = ScriptedDriver(root / "cluster.yaml", script)
     with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again; "
                                         "nothing was applied"):
-        workflow._apply(driver, with_error(fresh), QUIET)
+        flows._apply(driver, with_error(fresh), QUIET)
     assert calls == []
     with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again$"):
         workflow.refuse_errors(with_error(fresh))
@@ -130,7 +131,7 @@ def test_ctrl_c_escaping_the_driver_becomes_an_interrupted_outcome_of_unknown_ex
         raise KeyboardInterrupt
 
     fresh = workflow.plan(req(root))
-    got = workflow._apply(ScriptedDriver(root / "cluster.yaml", script), fresh, QUIET)
+    got = flows._apply(ScriptedDriver(root / "cluster.yaml", script), fresh, QUIET)
     assert got.unknown and got.report is not None and got.report.interrupted and not got.report.ok
 
 
