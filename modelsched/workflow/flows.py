@@ -48,24 +48,17 @@ def refuse_errors(plan: Plan, *, applying: bool = False) -> None:
 def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) -> Plan:
     """observe -> pure plan -> the driver's additions; node digests when the plan is saved."""
     targets = targets_of(req)
+    # The driver observes and prepares the targeted models only (what it re-observes at
+    # apply must be what it observed here); the planner sees the whole config, so the
+    # plan's digest covers every entry and untargeted models are not "unlisted".
     scoped = restrict(desired, targets)
     # One GC pause for the bulk work (see modelsched.gcpause): parsing and planning
     # build ~10^6 acyclic containers.
     with paused_gc():
         observed = driver.observe(scoped)
-        result = planner.plan(scoped, observed, prune=bool(req.prune), driver=driver.name, cluster=driver.cluster())
-        if targets:
-            # The plan is of the targeted models; its digest is of the whole config, so a
-            # change to any entry makes the saved plan stale. Models listed in the config
-            # but not targeted are not "unlisted".
-            listed = desired.by_name()
-            result = result.model_copy(
-                update={
-                    "targets": targets,
-                    "desired_digest": desired.digest(),
-                    "unlisted": [u for u in result.unlisted if u.model not in listed],
-                }
-            )
+        result = planner.plan(
+            desired, observed, prune=bool(req.prune), driver=driver.name, cluster=driver.cluster(), targets=targets
+        )
         result = driver.prepare(result, scoped, observed)
         if save:
             result = result.model_copy(update={"observed_nodes": node_digests(observed)})
