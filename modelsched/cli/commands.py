@@ -104,11 +104,13 @@ def plan(
         config=config, driver=driver, state=state, prune=prune, targets=targets, driver_flags=driver_flags,
         nomad_opts=nomad_opts, server_dry_run=bool(server_dry_run),
     )
-    the_plan = workflow.plan(req, out)
-    emit(the_plan, fmt, no_color, max_chars=max_chars, hint=f"the saved plan {out}" if out else "")
-    if out and fmt == "text":
-        click.echo(f"\nSaved the plan to {out}. Apply it with: modelsched apply {out}")
-    workflow.refuse_errors(the_plan)
+
+    def show_plan(the_plan: workflow.Plan) -> None:
+        emit(the_plan, fmt, no_color, max_chars=max_chars, hint=f"the saved plan {out}" if out else "")
+        if out and fmt == "text":
+            click.echo(f"\nSaved the plan to {out}. Apply it with: modelsched apply {out}")
+
+    the_plan = workflow.plan(req, out, show_plan=show_plan)
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(2)
 

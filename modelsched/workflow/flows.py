@@ -19,6 +19,7 @@ from modelsched.model.entry import Desired
 from modelsched.model.plan import Plan, dump_plan
 from modelsched.workflow.files import check_output_path, check_report_path, inputs_of, read_plan_file, write_file
 from modelsched.workflow.request import (
+    DRIVERS,
     Applied,
     Request,
     build_driver,
@@ -84,10 +85,14 @@ def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:
     return driver, result
 
 
-def plan(req: Request, out: str | None = None) -> Plan:
+def plan(req: Request, out: str | None = None, *, show_plan: Callable[[Plan], None] | None = None) -> Plan:
     """Load the config, observe, plan, prepare; save the plan to `out` (with node digests).
-    The caller shows the plan, then calls `refuse_errors`."""
-    return _planned(req, out)[1]
+    With `show_plan`: show it, then refuse a plan with errors (`PlanError`)."""
+    result = _planned(req, out)[1]
+    if show_plan is not None:
+        show_plan(result)
+        refuse_errors(result)
+    return result
 
 
 # ---- apply ---------------------------------------------------------------------------
@@ -134,6 +139,11 @@ def apply_now(
 
 
 def _check_saved(saved: Plan, req: Request) -> None:
+    if saved.driver not in DRIVERS:
+        raise PlanFileError(
+            f"the plan file was made for driver {saved.driver!r}, which this modelsched does not have "
+            f"(it has: {', '.join(DRIVERS)}); nothing was applied"
+        )
     if req.driver and req.driver != saved.driver:
         raise UsageError(
             f"--driver {req.driver} contradicts the plan file, which was made for driver {saved.driver}; "
@@ -149,6 +159,13 @@ def _check_saved(saved: Plan, req: Request) -> None:
             "nothing was applied"
         )
     check_driver_options(saved.driver, "the plan file", req)
+    # Like a config source, a driver named by the environment must be the plan's.
+    env_driver = req.env.get("MODELSCHED_DRIVER", "").strip()
+    if env_driver and env_driver != saved.driver:
+        raise StalePlanError(
+            f"Saved plan is stale: it was made for driver {saved.driver}, but MODELSCHED_DRIVER selects "
+            f"{env_driver}; " + STALE_TAIL
+        )
     # A config source given now (--config, or the environment variables) must be the one
     # the plan was made from; with none, the plan file is self-contained.
     if config_given(req):

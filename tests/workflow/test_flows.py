@@ -11,7 +11,7 @@ import pytest
 
 from modelsched import workflow
 from modelsched.drivers.base import ApplyReport, LineReporter
-from modelsched.errors import PlanError, StalePlanError, UsageError
+from modelsched.errors import PlanError, PlanFileError, StalePlanError, UsageError
 from modelsched.model.drift import node_digests
 from modelsched.model.plan import Diagnostic, Plan
 from modelsched.workflow import flows, request
@@ -162,3 +162,34 @@ def test_a_config_from_stdin_cannot_be_confirmed(root: Path) -> None:
 def test_the_stdin_config_is_read_from_the_request(root: Path) -> None:
     got = workflow.plan(req(root, config="-", stdin=io.StringIO(CONFIG)))
     assert got.summary.add == 2
+
+
+def test_a_driver_named_by_the_environment_must_be_the_saved_plans(root: Path) -> None:
+    workflow.plan(req(root), str(root / "p.json"))
+    with pytest.raises(StalePlanError) as caught:
+        workflow.apply_saved(req(root, config=None, env={"MODELSCHED_DRIVER": "nomad"}), str(root / "p.json"), QUIET)
+    assert str(caught.value) == (
+        "Saved plan is stale: it was made for driver local, but MODELSCHED_DRIVER selects nomad; "
+        "nothing was applied. Run modelsched plan again."
+    )
+    same = workflow.apply_saved(req(root, config=None, env={"MODELSCHED_DRIVER": "local"}), str(root / "p.json"),
+                                QUIET)
+    assert same.report is not None and same.report.ok
+
+
+def test_a_plan_file_for_a_driver_this_version_lacks_is_refused(root: Path) -> None:
+    import json
+
+    workflow.plan(req(root), str(root / "p.json"))
+    data = json.loads((root / "p.json").read_text())
+    (root / "p.json").write_text(json.dumps({**data, "driver": "kubernetes"}))
+    with pytest.raises(PlanFileError, match="made for driver 'kubernetes', which this modelsched does not have"):
+        workflow.apply_saved(req(root, config=None), str(root / "p.json"), QUIET)
+
+
+def test_plan_shows_the_plan_before_refusing_its_errors(root: Path) -> None:
+    (root / "cluster.yaml").write_text(CLUSTER.replace("cpu-2", "gpu-1"))
+    shown: list[Plan] = []
+    with pytest.raises(PlanError):
+        workflow.plan(req(root), show_plan=shown.append)
+    assert len(shown) == 1 and shown[0].diagnostics[0].level == "error"
