@@ -161,3 +161,16 @@ def test_a_config_error_before_applying_still_protects_the_state_file(run: Run, 
     r = run("apply", "--config", "sched.yaml", "--auto-approve", "--report", "cluster.yaml")
     assert r.code == 1
     assert files[0].read_bytes() == before
+
+
+def test_a_report_replaces_the_previous_report(run: Run, files: tuple[Path, Path]) -> None:
+    assert run("apply", "--config", "sched.yaml", "--auto-approve", "--report", "report.json").code == 0
+    assert report_of()["result"] == "applied"
+    assert run("apply", "--config", "sched.yaml", "--auto-approve", "--report", "report.json").code == 0
+    assert report_of()["result"] == "no_changes"
+
+
+def test_a_cancelled_apply_writes_a_cancelled_report(run: Run, files: tuple[Path, Path]) -> None:
+    r = run("apply", "--config", "sched.yaml", "--report", "report.json", input="no\n", tty=True)
+    assert r.code == 1 and "Apply cancelled." in r.out
+    assert (report_of()["result"], report_of()["ok"]) == ("cancelled", False)
