@@ -99,7 +99,7 @@ def plan(req: Request, out: str | None = None, *, show_plan: Callable[[Plan], No
 
 
 def _apply(driver: Driver, plan: Plan, reporter: Reporter) -> Applied:
-    refuse_errors(plan, applying=True)
+    """Apply a plan already checked by `refuse_errors`."""
     if not plan.has_changes:
         return Applied(plan, None)
     with paused_gc():
@@ -184,6 +184,7 @@ def apply_saved(req: Request, planfile: str, reporter: Reporter, *, report_path:
     if report_path is not None:
         check_report_path(req, report_path, saved, planfile)
     _check_saved(saved, req)
+    refuse_errors(saved, applying=True)
     driver = build_driver(saved.driver, req, plan_cluster=saved.cluster)
     if driver.cluster() != saved.cluster:
         raise PlanFileError(

@@ -13,7 +13,7 @@ from modelsched import workflow
 from modelsched.drivers.base import ApplyReport, LineReporter
 from modelsched.errors import PlanError, PlanFileError, StalePlanError, UsageError
 from modelsched.model.drift import node_digests
-from modelsched.model.plan import Diagnostic, Plan
+from modelsched.model.plan import Diagnostic, Plan, dump_plan
 from modelsched.workflow import flows, request
 from tests.cli.fakes import CLUSTER, CONFIG, ScriptedDriver
 
@@ -108,22 +108,22 @@ def with_error(plan: Plan) -> Plan:
     return plan.model_copy(update={"diagnostics": [Diagnostic(level="error", model=None, message="bad")]})
 
 
-def test_a_plan_with_errors_is_never_handed_to_the_driver(root: Path) -> None:
+def test_a_plan_with_errors_is_never_handed_to_the_driver(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Plan] = []
 
     def script(plan: Plan, progress: Any) -> ApplyReport:
         calls.append(plan)
         return ApplyReport(applied=list(plan.changes))
 
-    fresh = workflow.plan(req(root))
-    driver = ScriptedDriver(root / "cluster.yaml", script)
+    monkeypatch.setattr(flows, "build_driver", lambda *a, **k: ScriptedDriver(root / "cluster.yaml", script))
+    (root / "p.json").write_text(dump_plan(with_error(workflow.plan(req(root)))))
     with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again; "
                                         "nothing was applied"):
-        flows._apply(driver, with_error(fresh), QUIET)
+        workflow.apply_saved(req(root, config=None), str(root / "p.json"), QUIET)
     assert calls == []
     with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again$"):
-        workflow.refuse_errors(with_error(fresh))
-    workflow.refuse_errors(fresh)  # warnings and no diagnostics pass
+        workflow.refuse_errors(with_error(workflow.plan(req(root))))
+    workflow.refuse_errors(workflow.plan(req(root)))  # a plan without errors passes
 
 
 def test_ctrl_c_escaping_the_driver_becomes_an_interrupted_outcome_of_unknown_extent(root: Path) -> None:
