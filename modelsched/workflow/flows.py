@@ -38,12 +38,20 @@ def show(planfile: str) -> Plan:
     return read_plan_file(planfile)
 
 
-def refuse_errors(plan: Plan, *, applying: bool = False) -> None:
-    """The one check that a plan is usable (its error diagnostics are shown with it)."""
-    count = sum(1 for d in plan.diagnostics if d.level == "error")
-    if count:
-        tail = "; nothing was applied" if applying else ""
-        raise PlanError(f"the plan has {count} error(s) (see above); fix them and plan again{tail}")
+def refuse_errors(plan: Plan, *, applying: bool = False, shown: bool = True) -> None:
+    """The one check that a plan is usable. `shown`: the plan (with its error diagnostics)
+    was just shown; otherwise (a saved plan) the message lists the errors."""
+    errors = [d for d in plan.diagnostics if d.level == "error"]
+    if not errors:
+        return
+    tail = "; nothing was applied" if applying else ""
+    if shown:
+        where = " (see above)"
+    else:
+        listed = "; ".join(f"{d.model}: {d.message}" if d.model else d.message for d in errors[:3])
+        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+        where = f": {listed}{more}"
+    raise PlanError(f"the plan has {len(errors)} error(s){where}; fix them and plan again{tail}")
 
 
 def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) -> Plan:
@@ -184,7 +192,7 @@ def apply_saved(req: Request, planfile: str, reporter: Reporter, *, report_path:
     if report_path is not None:
         check_report_path(req, report_path, saved, planfile)
     _check_saved(saved, req)
-    refuse_errors(saved, applying=True)
+    refuse_errors(saved, applying=True, shown=False)
     driver = build_driver(saved.driver, req, plan_cluster=saved.cluster)
     if driver.cluster() != saved.cluster:
         raise PlanFileError(

@@ -104,8 +104,19 @@ def test_a_config_from_the_environment_is_checked_too(root: Path) -> None:
         workflow.apply_saved(req(root, config=None, env=env), str(root / "p.json"), QUIET)
 
 
-def with_error(plan: Plan) -> Plan:
-    return plan.model_copy(update={"diagnostics": [Diagnostic(level="error", model=None, message="bad")]})
+def with_error(plan: Plan, count: int = 1) -> Plan:
+    errors = [Diagnostic(level="error", model=None, message="bad")]
+    errors += [Diagnostic(level="error", model=f"m{i}", message=f"bad {i}") for i in range(1, count)]
+    return plan.model_copy(update={"diagnostics": errors})
+
+
+def test_a_saved_plans_errors_are_listed_since_the_plan_was_not_shown(root: Path) -> None:
+    (root / "p.json").write_text(dump_plan(with_error(workflow.plan(req(root)), count=5)))
+    with pytest.raises(PlanError) as caught:
+        workflow.apply_saved(req(root, config=None), str(root / "p.json"), QUIET)
+    assert str(caught.value) == (
+        "the plan has 5 error(s): bad; m1: bad 1; m2: bad 2; and 2 more; fix them and plan again; nothing was applied"
+    )
 
 
 def test_a_plan_with_errors_is_never_handed_to_the_driver(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,8 +128,8 @@ def test_a_plan_with_errors_is_never_handed_to_the_driver(root: Path, monkeypatc
 
     monkeypatch.setattr(flows, "build_driver", lambda *a, **k: ScriptedDriver(root / "cluster.yaml", script))
     (root / "p.json").write_text(dump_plan(with_error(workflow.plan(req(root)))))
-    with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again; "
-                                        "nothing was applied"):
+    with pytest.raises(PlanError, match=r"^the plan has 1 error\(s\): bad; fix them and plan again; "
+                                        "nothing was applied$"):
         workflow.apply_saved(req(root, config=None), str(root / "p.json"), QUIET)
     assert calls == []
     with pytest.raises(PlanError, match=r"the plan has 1 error\(s\) \(see above\); fix them and plan again$"):
