@@ -82,7 +82,8 @@ class Monitor:
         self._live = live
         self._interval = interval
         self._next_line = interval
-        self._drawn = 0  # lines of the live block on screen
+        self._drawn = 0  # lines of the live block on screen (at the bottom)
+        self._block: list[str] = []
         self.last: WaitStatus | None = None
 
     @classmethod
@@ -93,18 +94,24 @@ class Monitor:
         self._out.write(text)
         self._out.flush()
 
+    def _erase(self) -> str:
+        # Cursor to the start of the block, clear to the end of the screen.
+        return f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
+
     def __call__(self, message: str) -> None:
-        self._drawn = 0  # the block stays above; the next one is drawn below this line
-        self._write(escape(message) + "\n")
+        """An event line; on a terminal it goes above the live block, which is redrawn below it."""
+        line = escape(message) + "\n"
+        if self._drawn:
+            self._write(self._erase() + line + "".join(row + "\n" for row in self._block))
+            return
+        self._write(line)
 
     def waiting(self, status: WaitStatus) -> None:
         self.last = status
         if self._live:
-            lines = block_lines(status)
-            # Cursor to the start of the block, clear to the end of the screen, redraw.
-            erase = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
-            self._write(erase + "".join(line + "\n" for line in lines))
-            self._drawn = len(lines)
+            self._block = block_lines(status)
+            self._write(self._erase() + "".join(row + "\n" for row in self._block))
+            self._drawn = len(self._block)
             return
         if status.elapsed < self._next_line:
             return

@@ -72,14 +72,27 @@ def test_on_a_terminal_the_block_is_redrawn_in_place() -> None:
     assert "Waiting for 0 of 2 model(s) [2s elapsed]" in second
 
 
-def test_an_event_line_leaves_the_block_above_it() -> None:
+def test_an_event_line_goes_above_the_block_which_stays_at_the_bottom() -> None:
     out = Tty()
     monitor = Monitor(out, live=True)
     monitor.waiting(status(1.0, WHISPER_WAITING))
-    monitor("nomad: whisper: allocations match the plan")
+    mark = len(out.getvalue())
+    monitor("nomad: llm: allocations match the plan")
+    assert out.getvalue()[mark:] == (
+        "\x1b[2F\x1b[J"
+        "nomad: llm: allocations match the plan\n"
+        "Waiting for 1 of 1 model(s) [1s elapsed]\n"
+        "  whisper  1/2 running, 1 pending\n"
+    )
     mark = len(out.getvalue())
     monitor.waiting(status(2.0, WHISPER_WAITING))
-    assert not out.getvalue()[mark:].startswith("\x1b[")
+    assert out.getvalue()[mark:].startswith("\x1b[2F\x1b[J")  # the block, not the event line
+
+
+def test_before_any_wait_event_lines_are_plain() -> None:
+    out = Tty()
+    Monitor(out, live=True)("nomad: registered job x")
+    assert out.getvalue() == "nomad: registered job x\n"
 
 
 def test_the_block_escapes_model_names_and_is_bounded() -> None:
