@@ -80,10 +80,10 @@ def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:
 
 
 def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:
-    targets_of(req)
-    desired = validate(req)
+    targets_of(req)  # usage errors first: before reading anything
     name, source = driver_choice(req.driver, req.env)
     check_driver_options(name, source, req)
+    desired = validate(req)
     driver = build_driver(name, req)
     if out is not None:
         check_output_path("--out", out, inputs_of(req, driver.cluster(), desired.sources))

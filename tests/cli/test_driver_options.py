@@ -117,3 +117,9 @@ def test_the_nomad_option_names_match_the_nomad_drivers_builder() -> None:
     from modelsched.cli.nomad_options import NAMES
 
     assert set(driver_options.NOMAD_NAMES) == set(NAMES)
+
+
+def test_a_wrong_option_is_reported_before_the_config_is_read(run: Run, files: tuple[Path, Path]) -> None:
+    files[1].write_text("- model_name: x\n  replicas: 3\n")
+    r = run("plan", "--config", "sched.yaml", "--adopt")
+    assert r.code == 1 and "--adopt applies to the nomad driver only" in r.err and "replicas" not in r.err
