@@ -31,7 +31,12 @@ class PlanFileError(ModelschedError):
 
 
 class StalePlanError(ModelschedError):
-    """The cluster or the config changed since the plan was made; nothing was applied."""
+    """The cluster or the config changed since the plan was made; nothing was applied.
+    The message starts `Saved plan is stale` and says what moved."""
+
+
+class PlanError(ModelschedError):
+    """The plan carries error diagnostics (shown with the plan): it must not be applied."""
 
 
 class DriverError(ModelschedError):
