@@ -20,7 +20,7 @@ from modelsched.model.entry import Desired
 from modelsched.model.plan import Plan
 from modelsched.planner import plan as make_plan
 
-DRIVERS = ("local", "nomad")
+DRIVERS = ("local", "nomad", "localai")
 
 
 def driver_name(option: str | None, env: Mapping[str, str]) -> str:
@@ -72,6 +72,10 @@ def build_driver(
             wait=wait,
             wait_timeout=wait_timeout,
         )
+    if name == "localai":
+        from modelsched.cli.localai_options import build_localai_driver
+
+        return build_localai_driver(None, env=env, plan_cluster=plan_cluster, wait=wait, wait_timeout=wait_timeout)
     raise ModelschedError(f"unknown driver {name!r} (expected one of: {', '.join(DRIVERS)})")
 
 

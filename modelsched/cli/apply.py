@@ -10,6 +10,7 @@ import click
 
 from modelsched import workflow
 from modelsched.cli.commands import emit, errors_in, read_config, read_plan_file
+from modelsched.cli.localai_options import localai_options
 from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import config_option, debug_option, driver_options, no_color_option, prune_option
 from modelsched.config.load import ENV_PAIRS
@@ -109,6 +110,7 @@ def _run(drv: Driver, plan: Plan) -> None:
 @click.option("--timeout", "wait_timeout", type=float, default=300.0, show_default=True, help="Nomad: seconds to wait.")
 @no_color_option
 @nomad_options
+@localai_options
 @debug_option
 def apply(
     planfile: str | None,

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from modelsched import output, workflow
+from modelsched.cli.localai_options import localai_options
 from modelsched.cli.nomad_options import nomad_options
 from modelsched.cli.options import (
     config_option,
@@ -95,6 +96,7 @@ def errors_in(plan: Plan) -> int:
 )
 @no_color_option
 @nomad_options
+@localai_options
 @debug_option
 def plan(
     config: str | None,
