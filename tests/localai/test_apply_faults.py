@@ -213,3 +213,39 @@ def test_the_wait_reports_each_model_running_and_wanted(sim: LocalAISim) -> None
     assert hook.snapshots[0].models == (ModelProgress("llama", 1, 2, pending=1),)
     assert hook.snapshots[-1].models == (ModelProgress("llama", 2, 2),)
     assert "localai: llama: placement matches the plan" in hook.lines
+
+
+class StopAfter:
+    """A Reporter that raises KeyboardInterrupt (Ctrl-C) when it sees `line`."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def __call__(self, message: str) -> None:
+        if message == self.line:
+            raise KeyboardInterrupt
+
+    def waiting(self, status: WaitStatus) -> None:
+        del status
+
+
+def test_ctrl_c_between_requests_reports_what_was_done_and_sends_nothing_more(sim: LocalAISim) -> None:
+    cluster(sim)
+    drv, plan = driver_plan(sim)
+    report = drv.apply(plan, StopAfter("localai: create scheduling row llama: done"))
+    assert report.interrupted
+    assert report.messages == ["applied: create scheduling row llama"]
+    assert sorted((c.action, c.node) for c in report.not_attempted) == [("add", "gpu-2"), ("remove", "cpu-1")]
+    assert not any(p.endswith("/unload") for _, p in writes(sim))
+    assert replicas_by_node(sim, "llama") == {"cpu-1": 1, "gpu-1": 1}
+
+
+def test_no_wait_applies_the_operations_and_says_additions_are_not_awaited(
+    run: Run, sim: LocalAISim, config: Config
+) -> None:
+    cluster(sim)
+    got = apply(run, sim, config(GPU_SPREAD), "--no-wait")
+    assert got.code == 0, got.err
+    assert "not waited for (--no-wait)" in got.out
+    assert replicas_by_node(sim, "llama") == {"gpu-1": 1}
+    assert not any("waiting" in line for line in got.err.splitlines())

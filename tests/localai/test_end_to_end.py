@@ -212,3 +212,15 @@ def test_a_node_with_two_slots_holds_two_replicas_of_a_bounded_model(
     assert got.code == 0, got.err
     assert replicas_by_node(sim, "llama") == {"gpu-big": 2}
     assert plan_json(run, sim, cfg)["changes"] == []
+
+
+def test_a_model_loaded_on_demand_meanwhile_does_not_make_a_saved_plan_stale(
+    run: Run, sim: LocalAISim, config: Config, reconciler: Ticker, tmp_path: Path
+) -> None:
+    ids = gpu_cluster(sim)
+    sim.mark_served("llama")
+    out = str(tmp_path / "plan.json")
+    assert run("plan", "--driver", "localai", "--config", config(GPU_SPREAD), "--out", out, env=env_for(sim)).code == 0
+    sim.load_replica(ids["gpu-2"], "chat")  # a request loaded another model: not modelsched's
+    got = run("apply", out, env={"LOCALAI_API_KEY": "localai-admin-key"})
+    assert got.code == 0, got.err

@@ -55,6 +55,9 @@ class _Run:
             return False
         try:
             fn()
+        except KeyboardInterrupt:
+            self.report.messages.append(f"interrupted: {what} (it may or may not have been done)")
+            raise
         except DriverError as exc:
             self.stopped = True
             self.report.errors.append(str(exc))
