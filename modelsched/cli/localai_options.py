@@ -86,8 +86,8 @@ def connection(
             )
         address = recorded
     else:
-        address = normalise_address(str(explicit) if explicit is not None else env.get("LOCALAI_ADDR") or "")
-        address = address if address != "http://" else DEFAULT_ADDRESS
+        given = str(explicit) if explicit is not None else env.get("LOCALAI_ADDR", "")
+        address = normalise_address(given or DEFAULT_ADDRESS)
     skip = opts.get("localai_skip_verify")
     if skip is None:
         skip = env.get("LOCALAI_SKIP_VERIFY", "").strip().lower() in _TRUE
