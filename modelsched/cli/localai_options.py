@@ -55,6 +55,10 @@ def localai_options(f: F) -> F:
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         opts = {name: kwargs.pop(name, None) for name in NAMES}
+        given = [f"--{n.replace('_', '-')}" for n, v in opts.items() if v is not None]
+        driver = kwargs.get("driver")
+        if given and driver not in (None, "localai"):
+            raise UsageError(f"{', '.join(given)} only applies to --driver localai (the driver is {driver})")
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.meta[META_KEY] = opts

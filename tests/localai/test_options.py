@@ -74,3 +74,8 @@ def test_a_saved_plan_uses_its_own_address_over_localai_addr(
     got = run("apply", out, "--no-wait", env={"LOCALAI_ADDR": "http://127.0.0.1:9", "LOCALAI_API_KEY": ADMIN_KEY})
     assert got.code == 0, got.err
     assert [r["model_name"] for r in sim.rows()] == ["llama"]
+
+
+def test_localai_options_with_another_driver_are_a_usage_error(run: Run, config: Config) -> None:
+    got = run("plan", "--driver", "local", "--config", config([]), "--localai-addr", "http://h:1")
+    assert got.code == 1 and "--localai-addr only applies to --driver localai (the driver is local)" in got.err
