@@ -224,3 +224,15 @@ def test_a_model_loaded_on_demand_meanwhile_does_not_make_a_saved_plan_stale(
     sim.load_replica(ids["gpu-2"], "chat")  # a request loaded another model: not modelsched's
     got = run("apply", out, env={"LOCALAI_API_KEY": "localai-admin-key"})
     assert got.code == 0, got.err
+
+
+def test_prune_deletes_rows_whose_names_hold_slashes_spaces_and_url_characters(
+    run: Run, sim: LocalAISim, config: Config
+) -> None:
+    sim.add_node("gpu-1", {"tier": "gpu"})
+    names = ["org/llama-3", "my model", "q?x#y%z", "a+b@c"]
+    sim.seed([{"model_name": n, "min_replicas": 1} for n in names])
+    got = run("apply", "--driver", "localai", "--config", config([]), "--prune", "--auto-approve",
+              env=env_for(sim))
+    assert got.code == 0, got.err
+    assert sim.rows() == []

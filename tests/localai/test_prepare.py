@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.localai import wire
-from modelsched.drivers.localai.data import LiveNode, LiveReplica, LiveRow, RowSpec, Snapshot
+from modelsched.drivers.localai.apply import _progress_of
+from modelsched.drivers.localai.data import Expect, LiveNode, LiveReplica, LiveRow, RowSpec, Snapshot
 from modelsched.drivers.localai.observe import observed_of
 from modelsched.drivers.localai.prepare import ADD_NOTE, PARTIAL_NOTE, UNLOAD_NOTE, prepare, row_diff, spec_of
 from modelsched.errors import DriverError
@@ -140,3 +141,33 @@ def test_node_status_maps_to_health() -> None:
                          ("pending", ""), ("healthy", "agent"))))
     got = observed_of(s, [])
     assert [n.healthy for n in got.nodes] == [True, False, False, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("replicas", "expect", "done", "running"),
+    [
+        ([("llama", "a")], {"target": 1}, True, 1),
+        ([("llama", "a")], {"target": 2}, False, 1),
+        ([("llama", "a"), ("llama", "b")], {"target": 1}, False, 1),
+        ([("llama", "a"), ("llama", "a")], {"target": 2}, True, 2),
+        ([("llama", "b")], {"target": None, "listed": False, "gone_from": ("b",)}, False, 0),
+        ([("chat", "b")], {"target": None, "listed": False, "gone_from": ("b",)}, True, 0),
+    ],
+    ids=[
+        "the planned count on matching nodes is done",
+        "fewer than planned is not done",
+        "a replica left on a non-matching node is not done",
+        "two replicas in a two-slot node count twice",
+        "a pruned model still on its node is not done",
+        "another model on that node does not count",
+    ],
+)
+def test_when_the_wait_counts_a_model_as_placed(
+    replicas: list[tuple[str, str]], expect: dict[str, Any], done: bool, running: int
+) -> None:
+    e = Expect(model="llama", listed=expect.get("listed", True), selector={"tier": "gpu"},
+               target=expect["target"], gone_from=expect.get("gone_from", ()))
+    got_done, prog = _progress_of(snap(replicas), e)
+    assert (got_done, prog.running) == (done, running)
+    if not done and any(n == "b" for _, n in replicas):
+        assert "still loaded on cpu-1" in prog.detail
