@@ -249,3 +249,12 @@ def test_no_wait_applies_the_operations_and_says_additions_are_not_awaited(
     assert "not waited for (--no-wait)" in got.out
     assert replicas_by_node(sim, "llama") == {"gpu-1": 1}
     assert not any("waiting" in line for line in got.err.splitlines())
+
+
+def test_ctrl_c_before_any_change_reports_everything_not_attempted(sim: LocalAISim) -> None:
+    cluster(sim)
+    drv, plan = driver_plan(sim)
+    sim.reset_requests()
+    report = drv.apply(plan, StopAfter(f"localai: re-observing {sim.address}"))
+    assert report.interrupted and report.applied == [] and len(report.not_attempted) == 2
+    assert sim.requests == []

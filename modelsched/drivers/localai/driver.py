@@ -54,11 +54,16 @@ class LocalAIDriver:
                 "nothing was applied"
             )
         _check_against_changes(plan, data)
-        progress(f"localai: re-observing {self.conn.address}")
         try:
+            progress(f"localai: re-observing {self.conn.address}")
             snap = snapshot(self.client, data.listed)
         except DriverError as exc:
             raise DriverError(f"{exc}. Nothing was applied") from None
+        except KeyboardInterrupt:
+            return ApplyReport(
+                not_attempted=list(plan.changes), interrupted=True,
+                messages=["interrupted while re-observing: nothing was applied"],
+            )
         if snap.fingerprint != plan.observed_fingerprint:
             now = snap.row_digests()
             rows = sorted(m for m in set(now) | set(data.rows) if now.get(m) != data.rows.get(m))
