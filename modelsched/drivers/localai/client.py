@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from typing import Any
 from urllib.parse import quote
 
@@ -105,18 +106,7 @@ class LocalAIClient:
                 ) from None
         deadline = time.monotonic() + self.conn.timeout
         try:
-            resp = self.session.request(
-                method,
-                addr + path,
-                data=data,
-                headers=self._headers(body is not None),
-                timeout=(self.conn.timeout, self.conn.timeout),
-                verify=self.verify,
-                allow_redirects=False,
-                stream=True,
-            )
-            with resp:
-                raw = self._read(resp, what, deadline)
+            resp, raw = self._send(method, addr + path, data, what, deadline)
         except DriverError:
             raise
         except requests.RequestException as exc:
@@ -124,6 +114,25 @@ class LocalAIClient:
         except (ValueError, UnicodeError) as exc:  # the URL or a header cannot be encoded: nothing sent
             raise DriverError(f"LocalAI at {addr}: {what}: the request cannot be sent ({type(exc).__name__})") from None
         return self._answer(resp, raw, what)
+
+    def _send(
+        self, method: str, url: str, data: bytes | None, what: str, deadline: float
+    ) -> tuple[requests.Response, bytes]:
+        with warnings.catch_warnings():
+            if self.conn.skip_verify:  # the user chose it (--localai-skip-verify): no warning per request
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            resp = self.session.request(
+                method,
+                url,
+                data=data,
+                headers=self._headers(data is not None),
+                timeout=(self.conn.timeout, self.conn.timeout),
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
+            )
+            with resp:
+                return resp, self._read(resp, what, deadline)
 
     def _answer(self, resp: requests.Response, raw: bytes, what: str) -> Any:
         addr, status = self.conn.address, resp.status_code
