@@ -105,6 +105,7 @@ def test_a_model_that_never_served_is_reported_with_what_to_do(
     assert "failed: add fresh on gpu-1: 0 of 1 replicas on matching nodes after 0.3s" in got.err
     assert "if fresh has never served a request, LocalAI cannot replicate it: send it one request" in got.err
     assert "localai: waiting for LocalAI's reconciler" in got.err
+    assert "fresh: not converged: 0 of 1 replicas on matching nodes" in got.out
 
 
 def test_the_plan_warns_about_a_model_with_no_replica_and_about_a_capacity_cooldown(
@@ -258,3 +259,45 @@ def test_ctrl_c_before_any_change_reports_everything_not_attempted(sim: LocalAIS
     report = drv.apply(plan, StopAfter(f"localai: re-observing {sim.address}"))
     assert report.interrupted and report.applied == [] and len(report.not_attempted) == 2
     assert sim.requests == []
+
+
+class DownAfter:
+    """A Reporter that takes the frontend down (and drops the client's open connections)
+    when it sees `line`."""
+
+    def __init__(self, sim: LocalAISim, drv: LocalAIDriver, line: str) -> None:
+        self.sim, self.drv, self.line = sim, drv, line
+        self.lines: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(message)
+        if message == self.line:
+            self.sim.set_down(True)
+            self.drv.client.session.close()
+
+    def waiting(self, status: WaitStatus) -> None:
+        del status
+
+
+def test_a_frontend_going_down_mid_apply_reports_done_and_not_done_and_a_rerun_converges(
+    sim: LocalAISim, reconciler: Ticker
+) -> None:
+    cluster(sim)
+    sim.add_node("cpu-2", {"tier": "cpu"})
+    sim.load_replica(next(n.id for n in sim.state.nodes.values() if n.name == "cpu-2"), "llama")
+    drv, plan = driver_plan(sim)
+    report = drv.apply(plan, DownAfter(sim, drv, "localai: unload llama on node cpu-1: done"))
+    assert not report.ok
+    assert report.messages == [
+        "applied: create scheduling row llama",
+        "applied: unload llama on node cpu-1",
+        "failed: unload llama on node cpu-2",
+    ]
+    assert [(c.action, c.node) for c in report.applied] == [("remove", "cpu-1")]
+    assert [(c.action, c.node) for c, _ in report.failed] == [("remove", "cpu-2")]
+    assert [(c.action, c.node) for c in report.not_attempted] == [("add", "gpu-2")]
+    assert any("is unreachable during unloading llama on node cpu-2" in e for e in report.errors)
+    sim.set_down(False)
+    drv, plan = driver_plan(sim)
+    assert drv.apply(plan, Hook(lambda: None)).ok
+    assert replicas_by_node(sim, "llama") == {"gpu-1": 1, "gpu-2": 1}

@@ -96,6 +96,7 @@ def test_apply_writes_spread_all_unloads_exactly_the_wrong_replica_and_a_second_
     assert replicas_by_node(sim, "llama") == {"gpu-1": 1, "gpu-2": 1}
     assert kept[0] in [r["id"] for r in sim.replicas("llama")]  # the valid replica was never touched
     assert "localai: llama: placement matches the plan" in got.err
+    assert "llama: converged (2 replica(s) on matching nodes)" in got.out
     again = run("plan", "--driver", "localai", "--config", cfg, "--detailed-exitcode", env=env_for(sim))
     assert again.code == 0, again.out + again.err
     assert "No changes." in again.out

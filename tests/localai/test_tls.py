@@ -55,7 +55,7 @@ def https(certs: Path) -> Iterator[str]:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(certs / "srv.pem", certs / "srv.key")
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

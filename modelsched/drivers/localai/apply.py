@@ -49,7 +49,9 @@ class _Run:
     def address(self) -> str:
         return self.client.conn.address
 
-    def step(self, model: str, what: str, fn: Callable[[], object]) -> bool:
+    def step(self, model: str | None, what: str, fn: Callable[[], object]) -> bool:
+        """Run one request; on failure stop the run and, when `model` is given, fail its
+        changes (a row that is not as planned)."""
         if self.stopped:
             self.report.messages.append(f"not attempted: {what}")
             return False
@@ -62,7 +64,8 @@ class _Run:
             self.stopped = True
             self.report.errors.append(str(exc))
             self.report.messages.append(f"failed: {what}")
-            self.failed.setdefault(model, f"{what} failed")
+            if model is not None:
+                self.failed.setdefault(model, f"{what} failed")
             return False
         self.report.messages.append(f"applied: {what}")
         self.progress(f"localai: {what}: done")
@@ -126,6 +129,17 @@ def _progress_of(snap: Snapshot, e: Expect) -> tuple[bool, ModelProgress]:
     return done, ModelProgress(e.model, running, wanted, pending=max(0, wanted - running), detail="; ".join(details))
 
 
+def _say_outcome(run: _Run, expect: list[Expect], waited: dict[str, ModelProgress], t: Timing) -> None:
+    """One line per awaited model: converged, or not and why."""
+    for e in expect:
+        if e.model in waited:
+            run.report.messages.append(f"{e.model}: not converged: {_why_not(waited[e.model], e, t.timeout)}")
+            continue
+        prog = run.report.status and next((m for m in run.report.status.models if m.model == e.model), None)
+        counted = f"{prog.running} replica(s) on matching nodes" if prog and e.target is not None else "unloaded"
+        run.report.messages.append(f"{e.model}: converged ({counted})")
+
+
 def _wait(run: _Run, expect: list[Expect], t: Timing) -> dict[str, ModelProgress]:
     """Poll (three requests a round) until every model matches; return the ones that do not."""
     start = t.clock()
@@ -177,7 +191,7 @@ def run(client: LocalAIClient, plan: Plan, data: PlanData, progress: Reporter, t
             r.step(m, f"delete scheduling row {m}", partial(client.delete_row, m))
         for u in sorted(data.unloads, key=lambda u: (u.model, u.node_name, u.node_id)):
             attempted = not r.stopped
-            ok = r.step(u.model, f"unload {u.model} on node {u.node_name}",
+            ok = r.step(None, f"unload {u.model} on node {u.node_name}",
                         partial(client.unload, u.node_id, u.model, u.node_name))
             if attempted:
                 unloaded[(u.model, u.node_id)] = ok
@@ -185,6 +199,7 @@ def run(client: LocalAIClient, plan: Plan, data: PlanData, progress: Reporter, t
         if t.wait and not r.stopped and expect:
             try:
                 waited = _wait(r, expect, t)
+                _say_outcome(r, expect, waited, t)
             except DriverError as exc:
                 r.stopped = True
                 r.report.errors.append(f"{exc} (while waiting for LocalAI's reconciler; the steps above were done)")
@@ -208,7 +223,7 @@ def _classify(
             if done is True:
                 r.report.applied.append(c)
             elif done is False:
-                r.report.failed.append((c, r.failed.get(c.model, "the unload failed")))
+                r.report.failed.append((c, f"unload {c.model} on node {c.node} failed (see the error)"))
             else:  # not reached, or a partial removal LocalAI cannot do (see the plan's note)
                 r.report.not_attempted.append(c)
         elif c.model in r.failed:
