@@ -171,3 +171,13 @@ def test_when_the_wait_counts_a_model_as_placed(
     assert (got_done, prog.running) == (done, running)
     if not done and any(n == "b" for _, n in replicas):
         assert "still loaded on cpu-1" in prog.detail
+
+
+def test_config_keys_a_row_cannot_carry_are_warned_about_not_dropped_silently() -> None:
+    desired = Desired(entries=(Entry(model_name="llama", node_selector={"tier": "gpu"}, scorer_weights={"a": 1},
+                                     placement="pinned"),))
+    s = snap([("llama", "a")])
+    got = prepare(a_plan([], 1), desired, observed_of(s, ["llama"]), s)
+    messages = [d.message for d in got.diagnostics]
+    assert any(m.startswith("scorer_weights is not written") for m in messages)
+    assert any(m.startswith("placement: pinned is a Nomad setting") for m in messages)

@@ -113,6 +113,21 @@ def _notes(plan: Plan, partial: set[tuple[str, str]]) -> list[Change]:
     return out
 
 
+def _unsent(plan: Plan, entries: dict[str, Entry]) -> list[Diagnostic]:
+    """Config keys a LocalAI scheduling row cannot carry: said, never silently dropped."""
+    out = []
+    for m in sorted(mp.model for mp in plan.models):
+        e = entries[m]
+        if e.scorer_weights:
+            out.append(Diagnostic(level="warning", model=m, message=(
+                "scorer_weights is not written: LocalAI's scheduling API (POST /api/nodes/scheduling) has no such "
+                "field")))
+        if e.placement == "pinned":
+            out.append(Diagnostic(level="warning", model=m, message=(
+                "placement: pinned is a Nomad setting: LocalAI's reconciler always chooses where additions go")))
+    return out
+
+
 def _warnings(plan: Plan, writes: list[RowWrite], snap: Snapshot, observed: Observed) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     rows = snap.row_map()
@@ -174,7 +189,7 @@ def prepare(plan: Plan, desired: Desired, observed: Observed, snap: Snapshot) ->
         reasons = sorted({c.reason for c in plan.changes if c.model == u.model and c.node_id == u.node_id})
         ops.append(Operation(model=u.model, target=f"{u.model} on {u.node_name}", action="unload",
                              detail="; ".join(_WHY.get(r, r) for r in reasons)))
-    diags += _warnings(plan, writes, snap, observed)
+    diags += _warnings(plan, writes, snap, observed) + _unsent(plan, entries)
     touched = {w.spec.model_name for w in writes}
     data = PlanData(
         address=snap.address,
