@@ -3,12 +3,13 @@
 
 Replicas come from `/api/nodes/models`, which lists loaded replicas on healthy nodes
 only. Per-node `/api/nodes/:id/models` would show the rest at one request per node; it is
-not used: draining and offline nodes have no replica rows at all (LocalAI deletes them
-when it marks a node so), and an unhealthy node either recovers (its replicas show
-again) or goes offline within a minute (they are dropped). The gap: while a node is
-unhealthy or pending, LocalAI still counts its loaded replicas cluster-wide, so it may
-add fewer than planned; the node list's `model_count` shows such nodes and a warning
-names them.
+not used: draining and offline nodes have no replica rows (registry.go MarkDraining /
+MarkOffline delete them; releases before that kept them on draining nodes), and an
+unhealthy node either recovers (its replicas show again) or goes offline within a minute
+(they are dropped). The gap: while a node that is not healthy holds loaded replicas,
+LocalAI still counts them cluster-wide, so it may add fewer than planned, and modelsched
+cannot unload them; the node list's `model_count` shows such nodes and a warning names
+them.
 
 Managed models: the listed ones and every model with a scheduling row. A model loaded on
 demand without a row is counted as load but never touched, not even by `--prune`.
