@@ -237,3 +237,13 @@ def test_prune_deletes_rows_whose_names_hold_slashes_spaces_and_url_characters(
               env=env_for(sim))
     assert got.code == 0, got.err
     assert sim.rows() == []
+
+
+def test_replicas_on_a_node_that_is_not_healthy_are_warned_about(run: Run, sim: LocalAISim, config: Config) -> None:
+    ids = gpu_cluster(sim)
+    sim.set_status(ids["cpu-1"], "unhealthy")  # keeps its replica rows; /api/nodes/models hides them
+    plan = plan_json(run, sim, config(GPU_SPREAD))
+    (warning,) = [d for d in plan["diagnostics"] if d["message"].startswith("node cpu-1")]
+    assert warning["message"].startswith("node cpu-1 is unhealthy and holds 1 loaded replica(s)")
+    assert "may add fewer than planned" in warning["message"]
+    assert all(c["node"] != "cpu-1" for c in plan["changes"])
