@@ -58,7 +58,9 @@ class LocalAIClient:
         check_connection(conn)
         self.conn = conn
         self.session = requests.Session()
-        self.session.trust_env = False  # no proxy/netrc surprises: the key goes only where told
+        # No proxy or .netrc from the environment: a .netrc entry would replace the Bearer key,
+        # a proxy would see it. The key goes only where LOCALAI_ADDR says.
+        self.session.trust_env = False
         self.verify: bool | str = False if conn.skip_verify else (conn.cacert or True)
         self.requests_made = 0
 
