@@ -1,0 +1,87 @@
+"""LocalAIDriver: the `Driver` for a distributed LocalAI frontend's admin API.
+
+Wires the pieces: `observe` (three requests), `prepare` (row operations, unloads,
+notes, warnings, typed plan data) and `apply` (stale check against a fresh observation,
+then `apply.run`). Owns no HTTP call itself (`client` does) and never prints.
+"""
+
+from __future__ import annotations
+
+from modelsched.drivers.base import ApplyReport, Reporter
+from modelsched.drivers.localai import apply as apply_mod
+from modelsched.drivers.localai import prepare as prep
+from modelsched.drivers.localai.client import LocalAIClient
+from modelsched.drivers.localai.connection import Connection
+from modelsched.drivers.localai.data import PlanData, Snapshot, decode_plan_data
+from modelsched.drivers.localai.observe import observed_of, snapshot
+from modelsched.errors import DriverError, PlanFileError, StalePlanError
+from modelsched.model.cluster import Observed
+from modelsched.model.drift import stale_message
+from modelsched.model.entry import Desired
+from modelsched.model.plan import Plan
+
+
+class LocalAIDriver:
+    name = "localai"
+
+    def __init__(self, conn: Connection, *, timing: apply_mod.Timing | None = None) -> None:
+        self.conn = conn
+        self.client = LocalAIClient(conn)
+        self.timing = timing or apply_mod.Timing()
+
+    def cluster(self) -> dict[str, str]:
+        return {"address": self.conn.address}
+
+    def observe(self, desired: Desired) -> Observed:
+        listed = [e.model_name for e in desired.entries]
+        return observed_of(snapshot(self.client, listed), listed)
+
+    def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
+        snap = observed.private
+        if not isinstance(snap, Snapshot):  # observed by someone else: look again
+            observed = self.observe(desired)
+            snap = observed.private
+            assert isinstance(snap, Snapshot)
+        return prep.prepare(plan, desired, observed, snap)
+
+    def apply(self, plan: Plan, progress: Reporter) -> ApplyReport:
+        if any(d.level == "error" for d in plan.diagnostics):
+            raise DriverError("the plan has errors (see above); fix them and plan again. Nothing was applied.")
+        data = decode_plan_data(plan.driver_data)
+        if data.address != self.conn.address:
+            raise PlanFileError(
+                f"the plan's LocalAI driver data was made for {data.address}, not {self.conn.address}; "
+                "nothing was applied"
+            )
+        _check_against_changes(plan, data)
+        try:
+            progress(f"localai: re-observing {self.conn.address}")
+            snap = snapshot(self.client, data.listed)
+        except DriverError as exc:
+            raise DriverError(f"{exc}. Nothing was applied") from None
+        except KeyboardInterrupt:
+            return ApplyReport(
+                not_attempted=list(plan.changes), interrupted=True,
+                messages=["interrupted while re-observing: nothing was applied"],
+            )
+        if snap.fingerprint != plan.observed_fingerprint:
+            now = snap.row_digests()
+            rows = sorted(m for m in set(now) | set(data.rows) if now.get(m) != data.rows.get(m))
+            raise StalePlanError(
+                stale_message(
+                    plan.observed_nodes, observed_of(snap, data.listed), others=[("scheduling row", m) for m in rows]
+                )
+            )
+        return apply_mod.run(self.client, plan, data, progress, self.timing)
+
+
+def _check_against_changes(plan: Plan, data: PlanData) -> None:
+    """Every unload must be a planned removal: a plan file edited to unload something else
+    is refused before any request."""
+    removals = {(c.model, c.node_id) for c in plan.changes if c.action == "remove"}
+    for u in data.unloads:
+        if (u.model, u.node_id) not in removals:
+            raise PlanFileError(
+                f"corrupt plan file: LocalAI driver data unloads {u.model} on node {u.node_name}, which the plan's "
+                "changes do not remove; nothing was applied"
+            )
