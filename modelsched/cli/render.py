@@ -1,5 +1,8 @@
 """`modelsched render`: write each model's Nomad job JSON for review; never touches a cluster.
 
+It offers only the options it uses (namespace, region, job template): no address, TLS,
+timeout or --adopt, since it never contacts Nomad.
+
 Renders in scheduler-chosen form with the planned count unknown, so a bounded job
 shows `count = min_replicas` (pinned jobs show no node yet); `plan` renders the real
 jobs into the plan file's driver data.
@@ -15,10 +18,10 @@ from typing import Any
 
 import click
 
-from modelsched.cli.nomad_options import nomad_options
+from modelsched.cli.nomad_options import render_options
 from modelsched.config.load import load_desired
-from modelsched.drivers.nomad import conncheck, jobspec
-from modelsched.drivers.nomad.prepare import placement_of
+from modelsched.drivers.nomad import jobspec
+from modelsched.drivers.nomad.connection import job_scope
 from modelsched.drivers.nomad.template import load_template
 from modelsched.drivers.nomad.translate import job_id_for
 from modelsched.errors import ModelschedError
@@ -27,7 +30,7 @@ from modelsched.errors import ModelschedError
 @click.command()
 @click.option("--config", "config", metavar="PATH", help="Scheduling config (YAML or JSON; '-' for stdin).")
 @click.option("--out-dir", "out_dir", metavar="DIR", help="Write <job-id>.json files here instead of stdout.")
-@nomad_options
+@render_options
 @click.option("--debug", is_flag=True, expose_value=False, help="Show a traceback on errors.")
 def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) -> None:
     """Render the Nomad job of every model (JSON) without contacting Nomad."""
@@ -35,10 +38,10 @@ def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) 
     desired = load_desired(config, env, sys.stdin)
     settings = desired.settings.nomad
     template = load_template(nomad_opts.get("job_template") or settings.job_template)
-    namespace = nomad_opts.get("nomad_namespace") or env.get("NOMAD_NAMESPACE") or settings.namespace
-    region = nomad_opts.get("nomad_region") or env.get("NOMAD_REGION") or settings.region
-    conncheck.check_namespace(namespace)  # they are written into every job: same rules as plan
-    conncheck.check_region(region)
+    # Written into every job: the same precedence and rules as plan's connection.
+    namespace, region = job_scope(
+        nomad_opts.get("nomad_namespace"), nomad_opts.get("nomad_region"), env=env, config=settings
+    )
     docs: list[tuple[str, dict[str, Any]]] = []
     for entry in sorted(desired.entries, key=lambda e: e.model_name):
         job_id = job_id_for(settings.job_name_prefix, entry.model_name)
@@ -48,7 +51,7 @@ def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) 
             region=region,
             datacenters=tuple(settings.datacenters),
             node_pool=settings.node_pool,
-            placement=placement_of(entry, desired),
+            placement=entry.placement or settings.placement,
             count=entry.min_replicas,
             matching=entry.max_replicas,
         )

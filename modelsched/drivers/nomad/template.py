@@ -2,12 +2,16 @@
 
 Owns template lookup (--job-template > config `nomad.job_template` > the packaged
 default), the rendering context, and located errors: every problem names the template
-file and line. It does not add placement fields nor validate the job (`jobspec`).
+file and line. One sandboxed environment per process, and each template is compiled
+once (cached by name and source): rendering 1,000 jobs compiles it once, not 1,000
+times. It does not add placement fields nor validate the job (`jobspec`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 import traceback
 from dataclasses import dataclass
 from importlib import resources
@@ -57,6 +61,7 @@ def _finalize(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
+@functools.cache
 def _environment() -> ImmutableSandboxedEnvironment:
     # Sandboxed: a template cannot reach Python internals; StrictUndefined: a typo in a
     # variable name is an error, not an empty string.
@@ -91,7 +96,7 @@ def _template_line(name: str) -> int | None:
     """The template line of the innermost frame that ran template code (Jinja rewrites
     tracebacks so template frames carry the template's file name and line)."""
     line = None
-    for frame in traceback.extract_tb(__import__("sys").exc_info()[2]):
+    for frame in traceback.extract_tb(sys.exc_info()[2]):
         if frame.filename == name:
             line = frame.lineno
     return line
@@ -101,13 +106,19 @@ def context(entry: Entry, job_id: str) -> dict[str, Any]:
     return {"model": entry.model_name, "job_id": job_id, "entry": entry.contract(), "vars": dict(entry.vars)}
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled(name: str, source: str) -> jinja2.Template:
+    """The template compiled once per (name, source); a syntax error is not cached."""
+    compiled = _environment().from_string(source)
+    compiled.filename = name  # tracebacks (and _template_line) name the template file
+    return compiled
+
+
 def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, Any]:
     """Render one model's job body (a JSON object) from the template."""
-    env = _environment()
     where = f"job template {template.name}"
     try:
-        compiled = env.from_string(template.source)
-        compiled.filename = template.name
+        compiled = _compiled(template.name, template.source)
         text = compiled.render(context(entry, job_id))
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError([f"{where}:{exc.lineno}: syntax error: {exc.message}"]) from None
