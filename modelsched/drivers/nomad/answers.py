@@ -114,6 +114,23 @@ def _want(types: tuple[type, ...]) -> str:
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+_MISSING = object()
+
+
+def _well_formed(items: list[Any], fields: Mapping[str, tuple[tuple[type, ...], bool]]) -> bool:
+    """The fast check: one C-level pass per field over the whole list (10^4 node stubs
+    cost milliseconds); `_item` then finds and names the first problem, if any."""
+    if not all(type(item) is dict for item in items):
+        return False
+    for name, (types, required) in fields.items():
+        allowed = set(types) | (set() if required else {type(_MISSING)})
+        if not all(type(item.get(name, _MISSING)) in allowed for item in items):
+            return False
+        if name == "ID" and not all(item.get(name, "-") for item in items):
+            return False
+    return True
+
+
 def listing(endpoint: str, got: Any, fields: Mapping[str, tuple[tuple[type, ...], bool]]) -> list[dict[str, Any]]:
     """A list of objects, each with `fields` of the right types."""
     if not isinstance(got, list):
@@ -122,6 +139,8 @@ def listing(endpoint: str, got: Any, fields: Mapping[str, tuple[tuple[type, ...]
             f"{endpoint}: the answer is {_type_name(got)}, not a list; this is not a Nomad HTTP API "
             "(check NOMAD_ADDR)"
         )
+    if _well_formed(got, fields):
+        return got
     for i, item in enumerate(got):
         ident = item.get("ID") if isinstance(item, dict) else None
         plain = isinstance(ident, str) and _PLAIN_ID.fullmatch(ident)
