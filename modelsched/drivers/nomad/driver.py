@@ -8,20 +8,19 @@ registers, wait). Owns no Nomad call itself (`client` does) and never prints.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.nomad import apply as apply_mod
+from modelsched.drivers.nomad import dryrun, jobops
 from modelsched.drivers.nomad import prepare as prep
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.drivers.nomad.observe import Query, Snapshot, observe
 from modelsched.drivers.nomad.template import load_template
-from modelsched.errors import DriverError, PlanFileError, StalePlanError
+from modelsched.errors import DriverError, StalePlanError
 from modelsched.model.cluster import Observed
+from modelsched.model.drift import stale_message
 from modelsched.model.entry import Desired
 from modelsched.model.plan import Plan
-
-DATA_VERSION = 1
 
 
 class NomadDriver:
@@ -74,57 +73,42 @@ class NomadDriver:
         if snap is None or snap.observed is not observed:
             snap = observe(self.client, Query.from_desired(desired, adopt=self.adopt))
         template = load_template(self.job_template or desired.settings.nomad.job_template)
-        ops, jobs = prep.build_all(
-            plan, desired, snap, template, namespace=self.conn.namespace, region=self.conn.region
-        )
+        query = Query.from_desired(desired, adopt=self.adopt)
+        live = prep.live_jobs(self.client, snap, query.listed)
+        got = prep.build(plan, desired, snap, template, live, namespace=self.conn.namespace, region=self.conn.region)
         # A model the driver will not manage (its job ID is taken by a job that is not ours)
-        # is left alone with the planner's warning; the other models go ahead (issue 3:
-        # "reported and left alone unless --adopt").
-        diags = list(plan.diagnostics)
+        # is left alone with the planner's warning; the other models go ahead.
+        ops = list(got.operations)
+        diags = list(plan.diagnostics) + list(got.diagnostics)
         if self.server_dry_run:
-            ops, extra = prep.server_dry_run(self.client, plan, ops, jobs)
+            ops, extra = dryrun.check(self.client, plan, ops, got.ops, getattr(snap, "version", None))
             diags += extra
-        data: dict[str, Any] = {
-            "version": DATA_VERSION,
-            "query": Query.from_desired(desired, adopt=self.adopt).to_data(),
-            "namespace": self.conn.namespace or "",
-            "region": self.conn.region or "",
-            "jobs": jobs,
-        }
+        data = jobops.NomadData(query, self.conn.namespace or "", self.conn.region or "", got.ops)
+        summary = plan.summary.model_copy(update={"restart": prep.restarts_total(got.ops)})
         return plan.model_copy(
             update={
-                "changes": prep.annotate(plan, desired, snap.observed),
+                "changes": list(got.changes),
                 "operations": ops,
                 "diagnostics": diags,
-                "driver_data": data,
+                "summary": summary,
+                "driver_data": data.to_data(),
             }
         )
 
     def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
         if any(d.level == "error" for d in plan.diagnostics):
             raise DriverError("the plan has errors (see above); fix them and plan again. Nothing was applied.")
-        data = plan.driver_data
-        if not isinstance(data, dict) or data.get("version") != DATA_VERSION or "query" not in data:
-            raise PlanFileError("the plan has no Nomad driver data (made by another driver or version); plan again")
-        query = Query.from_data(data["query"])
+        data = jobops.decode(plan.driver_data)
         progress(f"nomad: re-observing {self.conn.address}")
         try:
-            snap = observe(self.client, query)
+            snap = observe(self.client, data.query)
         except DriverError as exc:
             raise DriverError(f"{exc}. Nothing was applied") from None
-        # Jobs first: a changed job also changes the fingerprint, and the message should name it.
-        jobs = dict(data.get("jobs") or {})
-        for job_id, job in sorted(jobs.items()):
-            info = snap.ownership.jobs.get(job_id)
-            if (info.modify_index if info else 0) != int(job["modify_index"]):
-                raise StalePlanError(
-                    f"Nomad job {job_id} at {self.conn.address} changed since the plan was made (modify index "
-                    f"{info.modify_index if info else 'none: deleted'}, plan recorded {job['modify_index']}); "
-                    "nothing was applied: run `modelsched plan` again"
-                )
-        if snap.observed.fingerprint != plan.observed_fingerprint:
-            raise StalePlanError(
-                f"Nomad cluster at {self.conn.address} changed since the plan was made (nodes, labels, jobs or "
-                "allocations); nothing was applied: run `modelsched plan` again"
-            )
-        return apply_mod.run(self.client, plan, jobs, progress, wait=self.wait, timeout=self.wait_timeout)
+        moved = []
+        for op in data.ops:
+            info = snap.ownership.jobs.get(op.job_id)
+            if (info.modify_index if info else 0) != op.modify_index:
+                moved.append(("job", op.job_id))
+        if moved or snap.observed.fingerprint != plan.observed_fingerprint:
+            raise StalePlanError(stale_message(plan.observed_nodes, snap.observed, others=moved))
+        return apply_mod.run(self.client, plan, data.ops, progress, wait=self.wait, timeout=self.wait_timeout)
