@@ -119,7 +119,7 @@ def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: Ids) -
     drv = driver(nomad_sim.address)
     p = make(drv, desired(*LOCALAI))
     nomad_sim.add_node("late", meta={"tier": "gpu"})
-    with pytest.raises(StalePlanError, match="changed since the plan"):
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: .*nothing was applied"):
         apply(drv, p)
     assert nomad_sim.job("modelsched-gpt-oss") is None
 
@@ -312,16 +312,21 @@ def test_no_wait_returns_after_registering(nomad_sim: Any, cluster: Ids) -> None
     assert report.ok and len(report.applied) == 3
 
 
-def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster: Ids) -> None:
+def test_an_allocation_nomad_keeps_on_an_ineligible_node_is_stopped_by_id(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[0])
     apply(drv, make(drv, want))
+    alloc = next(a["ID"] for a in nomad_sim.allocations() if a["NodeID"] == cluster["gpu-1"])
     nomad_sim.set_eligibility(cluster["gpu-1"], False)
     p = make(drv, want)
     [change] = p.changes
     assert (change.action, change.node, change.reason) == ("remove", "gpu-1", "node_unhealthy")
-    assert change.note and "ineligible" in change.note
-    assert not p.operations  # nothing Nomad would do: no evaluation, no register
+    assert change.note == f"Nomad keeps an allocation while its job is unchanged: apply stops allocation {alloc[:8]}"
+    # The job is unchanged: no register, no evaluation; exactly that allocation is stopped.
+    assert [(op.action, op.target) for op in p.operations] == [("stop", "modelsched-gpt-oss")]
+    assert "gpu-1" in p.operations[0].detail
+    [op] = p.driver_data["jobs"]
+    assert [s["alloc_id"] for s in op["stops"]] == [alloc]
 
 
 def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: Ids) -> None:

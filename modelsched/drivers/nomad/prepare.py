@@ -72,7 +72,9 @@ def _final(current: Sequence[str], changes: Sequence[Change]) -> Counter[str]:
 def _count(entry: Entry, target: int, live: Mapping[str, Any] | None) -> tuple[int, str]:
     """Bounded mode: a Count moved by the autoscaler (`nomad job scale`) within the bounds
     stays; outside them it is planned back (NOMAD.md "Scaling.Enabled")."""
-    group = jobdiff._group(live) if live else {}
+    if live is None or live.get("Type") != "service" or entry.spread or live.get("Stop"):
+        return target, ""
+    group = jobdiff._group(live)
     count = group.get("Count")
     if not isinstance(count, int) or isinstance(count, bool) or count == target:
         return target, ""
@@ -85,7 +87,7 @@ def _count(entry: Entry, target: int, live: Mapping[str, Any] | None) -> tuple[i
 
 def _scaling_max(entry: Entry, count: int, live: Mapping[str, Any] | None) -> int | None:
     """Unbounded max: keep the live job's scaling max while it still covers the count."""
-    if entry.max_replicas or not live:
+    if entry.max_replicas or not live or live.get("Type") != "service":
         return None
     got = (jobdiff._group(live).get("Scaling") or {}).get("Max")
     return got if isinstance(got, int) and not isinstance(got, bool) and got >= max(count, 1) else None
