@@ -4,6 +4,7 @@ Imports the data model and the standard library only (a test enforces it): no I/
 no printing. The same inputs always give the same plan, byte for byte.
 """
 
+from modelsched.planner.applied import MissingReplicaError, applied
 from modelsched.planner.core import plan
 
-__all__ = ["plan"]
+__all__ = ["MissingReplicaError", "applied", "plan"]

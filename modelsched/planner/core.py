@@ -14,19 +14,14 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import Any
 
 from modelsched import GENERATOR
 from modelsched.model.cluster import Node, Observed
 from modelsched.model.entry import Desired, Entry
-from modelsched.model.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Reason, Summary
-from modelsched.planner.matching import NodeIndex
-
-
-def _selector_text(selector: dict[str, str]) -> str:
-    if not selector:
-        return "{} (every node)"
-    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) + "}"
+from modelsched.model.plan import Action, Change, Diagnostic, Level, ModelPlan, Plan, Reason, Summary, UnlistedModel
+from modelsched.planner.load import LoadCounter
+from modelsched.planner.matching import NodeIndex, selector_text
+from modelsched.planner.slots import classify_slots, plan_bounded_slots
 
 
 class _Builder:
@@ -40,12 +35,7 @@ class _Builder:
         # sequence number settling ties (copies on one node) before the change is ever compared.
         self.changes: dict[str, list[tuple[bool, str, str, int, Change]]] = {}
         self.diagnostics: list[Diagnostic] = []
-        # Node load is only needed when a bounded model adds or removes, which a steady
-        # cluster never does: keep what it is made of and count it on first use.
-        # (set, lacking): the set's nodes less the lacking ones each keep one replica.
-        self._kept: list[tuple[Collection[str], Collection[str]]] = []
-        self._delta: Counter[str] = Counter()
-        self._load: Counter[str] | None = None
+        self.loads = LoadCounter(index.by_id)
         self._info: dict[str, tuple[str, dict[str, str]]] = {}
 
     def _node_info(self, node_id: str) -> tuple[str, dict[str, str]]:
@@ -77,60 +67,6 @@ class _Builder:
             out.extend(item[4] for item in items)
         return out
 
-    def keep(self, node_ids: Collection[str], within: frozenset[str] = frozenset()) -> int:
-        """Count replicas the plan keeps (one per item) towards their nodes' load; return
-        the slot `fill` takes to widen them. `within` is a set the items are drawn from:
-        when they are most of it, they are held as that shared set less the few not kept.
-        Pass 1 only: load is first counted in pass 2."""
-        assert self._load is None, "keep() after load was counted"
-        if within and len(node_ids) * 2 > len(within):
-            self._kept.append((within, within.difference(node_ids)))
-        else:
-            self._kept.append((node_ids, ()))
-        return len(self._kept) - 1
-
-    def fill(self, slot: int, node_ids: frozenset[str], added: Collection[str]) -> None:
-        """A spread model's kept replicas (`slot`) plus its planned `added` are exactly
-        `node_ids`, its matching set: while load is not counted yet, the slot becomes it."""
-        if self._load is None:
-            self._kept[slot] = (node_ids, ())
-        else:
-            self._load.update(added)
-
-    def shift(self, node_ids: Collection[str], by: int) -> None:
-        """Planned additions (+1) or removals (-1) change the load seen by later models."""
-        target = self._delta if self._load is None else self._load
-        if by > 0:
-            target.update(node_ids)
-        else:
-            target.subtract(node_ids)
-
-    @property
-    def load(self) -> Counter[str]:
-        if self._load is None:
-            # Every known node starts at 0, so lookups are plain dict reads (no __missing__).
-            load: Counter[str] = Counter(dict.fromkeys(self.index.by_id, 0))
-            # A selector's matching set kept by k models counts k per node in one pass
-            # over the set, not one pass per model; what those models lack comes off after.
-            times: dict[int, list[Any]] = {}
-            for nodes, lacking in self._kept:
-                seen = times.get(id(nodes))
-                if seen is None:
-                    times[id(nodes)] = [nodes, 1]
-                else:
-                    seen[1] += 1
-                if lacking:
-                    load.subtract(lacking)
-            for nodes, k in times.values():
-                if k == 1:
-                    load.update(nodes)
-                else:
-                    for node_id in nodes:
-                        load[node_id] += k
-            load.update(self._delta)  # a Counter adds (and subtracts) its counts
-            self._load, self._kept = load, []
-        return self._load
-
     def warn(self, model: str | None, message: str, level: Level = "warning") -> None:
         self.diagnostics.append(Diagnostic.model_construct(level=level, model=model, message=message))
 
@@ -141,25 +77,25 @@ def _classify(
     """Queue removals of the entry's invalid replicas; return the nodes of the valid ones
     and their load slot.
 
-    Valid = on a matching node and the first of the model's replicas there. One pass
-    builds the set of the model's nodes; everything after is set algebra on stored
-    hashes (no per-replica Python step), and only a model with copies on one node pays
-    a second pass to count them.
+    Valid = on a matching node and the first of the model's replicas there (every node
+    has one slot here; `slots.classify_slots` handles more). One pass builds the set of
+    the model's nodes; everything after is set algebra on stored hashes (no per-replica
+    Python step), and only a model with copies on one node pays a count of them.
     """
     unique = set(nodes)
     if len(unique) == len(nodes) and unique <= matching:
-        return unique, b.keep(unique, matching)  # steady state: every replica valid
+        return unique, b.loads.keep(unique, matching)  # steady state: every replica valid
     model = entry.model_name
     valid = unique & matching
     bad = unique - valid
     copies: Counter[str] | None = Counter(nodes) if len(unique) != len(nodes) else None
 
-    def each(node_ids: set[str], extra: int = 0) -> list[str]:
-        """One item per replica on those nodes (less `extra` per node)."""
-        # Sorted by ID (the node name, for most drivers) so the final sort meets runs.
+    def each(node_ids: Iterable[str]) -> list[str]:
+        """One item per replica on those nodes, sorted by ID (the node name, for most
+        drivers) so the final sort meets runs."""
         if copies is None:
-            return sorted(node_ids) if not extra else []
-        return [n for n in sorted(node_ids) for _ in range(copies[n] - extra)]
+            return sorted(node_ids)
+        return [n for n in sorted(node_ids) for _ in range(copies[n])]
 
     if bad:
         index = b.index
@@ -168,18 +104,24 @@ def _classify(
         b.record(model, each(unknown), "remove", "node_unknown")
         b.record(model, each(known - index.healthy), "remove", "node_unhealthy")
         b.record(model, each(known & index.healthy), "remove", "node_not_matching")
-    # Every copy past the first on a node is a duplicate (same node: which copy is moot).
-    b.record(model, each(valid, extra=1), "remove", "duplicate_on_node")
-    return valid, b.keep(valid, matching)
+    if copies is not None:
+        # Every copy past the first on a node is a duplicate (same node: which copy is moot).
+        # Only the nodes with copies are visited, not the whole valid set.
+        doubled = sorted(n for n, k in copies.items() if k > 1 and n in valid)
+        b.record(model, [n for n in doubled for _ in range(copies[n] - 1)], "remove", "duplicate_on_node")
+    return valid, b.loads.keep(valid, matching)
 
 
-def _plan_spread(b: _Builder, entry: Entry, valid: set[str], slot: int, matching: frozenset[str]) -> int:
+def _plan_spread(b: _Builder, entry: Entry, valid: Collection[str], slot: int, matching: frozenset[str]) -> int:
     if not matching:
-        b.warn(entry.model_name, f"no healthy node matches selector {_selector_text(entry.node_selector)}")
-    # valid is a subset of matching; sorted by ID so the final sort meets runs.
-    missing = sorted(matching - valid) if len(valid) != len(matching) else []
+        b.warn(entry.model_name, f"no healthy node matches selector {selector_text(entry.node_selector)}")
+    # valid holds matching nodes only; sorted by ID so the final sort meets runs.
+    missing = sorted(matching.difference(valid)) if len(valid) != len(matching) else []
     b.record(entry.model_name, missing, "add", "spread")
-    b.fill(slot, matching, missing)
+    if slot < 0:
+        b.loads.shift(missing, +1)  # kept replicas may repeat a node: no shared-set shortcut
+    else:
+        b.loads.fill(slot, matching, missing)
     return len(matching)
 
 
@@ -201,24 +143,54 @@ def _plan_bounded(b: _Builder, entry: Entry, valid: set[str], matching: frozense
         b.warn(
             entry.model_name,
             f"min_replicas is {entry.min_replicas} but only {cap} healthy node(s) match selector "
-            f"{_selector_text(entry.node_selector)}: {short} replica(s) short",
+            f"{selector_text(entry.node_selector)}: {short} replica(s) short",
         )
     name_of = b.index.name_of
     if target > v:
         free = matching - valid
         # (load, name, id) tuples built with C-level lookups; nsmallest keeps only k (the
         # IDs are unique, so the ranking is total and the input order does not matter).
-        ranked = heapq.nsmallest(target - v, _ranking(b.load, name_of, free))
+        ranked = heapq.nsmallest(target - v, _ranking(b.loads.load, name_of, free))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "add", "min_replicas")
-        b.shift(chosen, +1)
+        b.loads.shift(chosen, +1)
     elif target < v:
         # Most-loaded first, then name descending.
-        ranked = heapq.nlargest(v - target, _ranking(b.load, name_of, valid))
+        ranked = heapq.nlargest(v - target, _ranking(b.loads.load, name_of, valid))
         chosen = [n for _, _, n in ranked]
         b.record(entry.model_name, chosen, "remove", "max_replicas")
-        b.shift(chosen, -1)
+        b.loads.shift(chosen, -1)
     return target
+
+
+def _classify_with_slots(b: _Builder, entry: Entry, nodes: Sequence[str], matching: frozenset[str]) -> Counter[str]:
+    """Pass 1 on a cluster where some node holds more than one replica of a model."""
+    valid = classify_slots(b.index, entry.model_name, nodes, matching, b.record)
+    b.loads.keep(list(valid.elements()))
+    return valid
+
+
+def _plan_with_slots(b: _Builder, entry: Entry, valid: Counter[str], matching: frozenset[str]) -> int:
+    """Pass 2 on a cluster where some node holds more than one replica of a model."""
+    if entry.spread:
+        return _plan_spread(b, entry, valid.keys(), -1, matching)
+    target, chosen, action = plan_bounded_slots(b.index, b.loads.load, entry, valid, matching, b.warn)
+    if chosen:
+        b.record(entry.model_name, chosen, action, "min_replicas" if action == "add" else "max_replicas")
+        b.loads.shift(chosen, +1 if action == "add" else -1)
+    return target
+
+
+def _unlisted(observed: Observed, listed: Collection[str], prune: bool) -> list[UnlistedModel]:
+    out = []
+    for model in sorted(observed.replicas):
+        nodes = observed.replicas[model]
+        if model not in listed and nodes:
+            pruned = prune and model not in observed.blocked
+            out.append(
+                UnlistedModel.model_construct(model=model, replicas=len(nodes), nodes=len(set(nodes)), pruned=pruned)
+            )
+    return out
 
 
 def plan(
@@ -228,42 +200,64 @@ def plan(
     prune: bool = False,
     driver: str = "local",
     cluster: dict[str, str] | None = None,
+    targets: Collection[str] = (),
 ) -> Plan:
-    """Compute the per-node plan. Deterministic; touches listed models only unless `prune`."""
+    """Compute the per-node plan. Deterministic; touches listed models only unless `prune`.
+
+    `targets` (`--target`): plan only these listed models; the others are left as they
+    are (their replicas still count as load). Pruning with targets is the caller's to refuse."""
     index = NodeIndex(observed.nodes)
     b = _Builder(index)
     entries = sorted(desired.entries, key=lambda e: e.model_name)
     listed = {e.model_name for e in entries}
+    unknown_targets: list[str] = []
+    if targets:
+        unknown_targets = [
+            f"--target {name}: the config lists no model of that name" for name in sorted(set(targets) - listed)
+        ]
+        entries = [e for e in entries if e.model_name in targets]
+    planned_names = {e.model_name for e in entries}
 
     by_model = observed.replicas
 
     for notice in observed.notices:
         b.warn(notice.model, notice.message, notice.level)
+    for message in unknown_targets:
+        b.warn(None, message, "error")
 
-    # Pass 1a: replicas of unlisted (or blocked) models: kept, and count as load; or pruned.
+    # Pass 1a: replicas of models not planned here (unlisted, untargeted or blocked): kept,
+    # and count as load; or, for unlisted models with --prune, removed.
     for model in sorted(by_model):
-        if model in listed and model not in observed.blocked:
+        if model in planned_names and model not in observed.blocked:
             continue
         nodes = by_model[model]
         if prune and model not in listed and model not in observed.blocked:
             b.record(model, nodes, "remove", "pruned")
         else:
-            b.keep([n for n in nodes if n in index.by_id])
+            b.loads.keep([n for n in nodes if n in index.by_id])
 
     # Pass 1b: classify listed models' replicas (load of the valid ones is counted).
     planned: list[tuple[Entry, set[str], int, frozenset[str]]] = []
+    with_slots: dict[str, Counter[str]] = {}
     for entry in entries:
         if entry.model_name in observed.blocked:
             b.warn(entry.model_name, observed.blocked[entry.model_name])
             continue
         mset = index.matching(entry.node_selector, observed.scopes.get(entry.model_name))
-        valid, slot = _classify(b, entry, by_model.get(entry.model_name, ()), mset)
-        planned.append((entry, valid, slot, mset))
+        nodes = by_model.get(entry.model_name, ())
+        if index.multi_slot:
+            with_slots[entry.model_name] = _classify_with_slots(b, entry, nodes, mset)
+            planned.append((entry, set(), -1, mset))
+        else:
+            valid, slot = _classify(b, entry, nodes, mset)
+            planned.append((entry, valid, slot, mset))
 
     # Pass 2: additions and bounded removals, in model-name order.
     models: list[ModelPlan] = []
     for entry, valid, slot, mset in planned:
-        if entry.spread:
+        if slot < 0:
+            target = _plan_with_slots(b, entry, with_slots[entry.model_name], mset)
+        elif entry.spread:
             target = _plan_spread(b, entry, valid, slot, mset)
         else:
             target = _plan_bounded(b, entry, valid, mset)
@@ -296,4 +290,6 @@ def plan(
         models=models,
         diagnostics=diagnostics,
         summary=Summary(add=adds, remove=len(changes) - adds),
+        targets=sorted(set(targets)),
+        unlisted=_unlisted(observed, listed, prune),
     )

@@ -17,6 +17,8 @@ class NodeIndex:
         self.by_id: dict[str, Node] = {}
         self.name_of: dict[str, str] = {}
         self.healthy: set[str] = set()  # read-only outside this class
+        # Replicas of one model a node may hold; only nodes with more than one are listed.
+        self.extra_slots: dict[str, int] = {}
         self._by_pair: dict[tuple[str, str], set[str]] = {}
         self._memo: dict[tuple[tuple[tuple[str, str], ...], frozenset[str] | None], frozenset[str]] = {}
         for node in nodes:
@@ -25,10 +27,20 @@ class NodeIndex:
                 continue
             self.by_id[node.id] = node
             self.name_of[node.id] = node.name
+            if node.slots != 1:
+                self.extra_slots[node.id] = node.slots
             if node.healthy:
                 self.healthy.add(node.id)
                 for pair in node.labels.items():
                     self._by_pair.setdefault(pair, set()).add(node.id)
+
+    @property
+    def multi_slot(self) -> bool:
+        """Some node may hold more than one replica of a model."""
+        return bool(self.extra_slots)
+
+    def slots(self, node_id: str) -> int:
+        return self.extra_slots.get(node_id, 1)
 
     def matching(self, selector: Mapping[str, str], scope: frozenset[str] | None = None) -> frozenset[str]:
         """Healthy nodes carrying every selector pair, within `scope` when the driver gives
@@ -48,3 +60,10 @@ class NodeIndex:
         result = frozenset(ids)
         self._memo[key] = result
         return result
+
+
+def selector_text(selector: Mapping[str, str]) -> str:
+    """`{tier=gpu, zone=a}`, or `{} (every node)`, for diagnostics."""
+    if not selector:
+        return "{} (every node)"
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) + "}"

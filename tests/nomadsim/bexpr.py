@@ -4,8 +4,11 @@ Owns parsing and evaluating filter expressions against plain JSON dicts. It must
 know about nodes, jobs or HTTP. Supported (the subset the driver needs, NOMAD.md
 "filter runs on the full node"): selectors `A.b`, `A["b"]`, operators `==`, `!=`,
 `contains`, `not contains`, `in`, `not in`, `is empty`, `is not empty`, joined with
-`and`, `or`, `not` and parentheses. Literals: double-quoted strings with backslash
-escapes, backquoted raw strings, numbers, true/false.
+`and`, `or`, `not` and parentheses. Literals follow hashicorp/go-bexpr grammar/grammar.peg: `StringLiteral` is a
+backquoted raw string or a double-quoted run of any characters but `"` (so `\"` can
+never escape a quote: the literal ends there), then `strconv.Unquote` (Go escapes, no
+`\'`, no raw newline; a dangling backslash fails). `Identifier` is
+`[a-zA-Z][a-zA-Z0-9_/]*`. Numbers and true/false are literals too.
 """
 
 from __future__ import annotations
@@ -23,16 +26,16 @@ class FilterError(ValueError):
 
 _TOKEN = re.compile(
     r"""\s*(?:
-    (?P<str>"(?:[^"\\]|\\.)*")
+    (?P<str>"[^"]*")
     |(?P<raw>`[^`]*`)
+    |(?P<open>["`])
     |(?P<op>==|!=|\(|\)|\[|\]|\.)
     |(?P<num>-?\d+(?:\.\d+)?)
-    |(?P<word>[A-Za-z_][A-Za-z0-9_\-]*)
+    |(?P<word>[A-Za-z][A-Za-z0-9_/]*)
     )""",
     re.VERBOSE,
 )
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"',
-            "'": "'", "\\": "\\"}
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)", re.DOTALL)
 
 
@@ -41,14 +44,19 @@ def _unescape_one(match: re.Match[str]) -> str:
     if code in _ESCAPES:
         return _ESCAPES[code]
     if code[0] in "uUx":
-        return chr(int(code[1:], 16))
+        value = int(code[1:], 16)
+        if code[0] != "x" and (0xD800 <= value <= 0xDFFF or value > 0x10FFFF):
+            raise FilterError(f"invalid escape sequence \\{code} in string literal")  # !utf8.ValidRune
+        return chr(value)
     if code[0] in "01234567" and len(code) == 3:
         return chr(int(code, 8))
     raise FilterError(f"invalid escape sequence \\{code} in string literal")
 
 
 def _unescape(body: str) -> str:
-    # bexpr reads double-quoted literals with Go's strconv.Unquote: Go escapes, unknown ones are errors.
+    # strconv.Unquote of a double-quoted literal: Go escapes only; a raw newline or a lone backslash fails.
+    if "\n" in body or (len(body) - len(body.rstrip("\\"))) % 2 == 1:
+        raise FilterError("invalid syntax")
     return _ESCAPE.sub(_unescape_one, body)
 
 
@@ -63,10 +71,12 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             raise FilterError(f"1:{pos + 1} ({pos}): no match found, unexpected {text[pos:pos + 10]!r}")
         kind = match.lastgroup or ""
         value = match.group(kind)
+        if kind == "open":
+            raise FilterError(f"1:{pos + 1} ({pos}): rule \"string\": Unterminated string literal")
         if kind == "str":
             value = _unescape(value[1:-1])
         elif kind == "raw":
-            kind, value = "str", value[1:-1]
+            kind, value = "str", value[1:-1].replace("\r", "")
         tokens.append((kind, value))
         pos = match.end()
     return tokens

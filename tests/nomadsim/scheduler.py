@@ -1,38 +1,45 @@
-"""The simulated scheduler: decide what happens to one job's allocations.
+"""The simulated service scheduler: decide what happens to one job's allocations.
 
-Owns a *simplified* reconciler, run synchronously after every write (real Nomad runs
-it asynchronously from an evaluation broker). It is pure: it reads nodes and
-allocations and returns a `Decision`; the state applies it (or, for the plan
-endpoint, only counts it). Simplifications vs Nomad: no resources/bin-packing (a
-node fits anything), no canaries/rolling updates (all changes at once), no
-affinities/spreads, no reschedule of failed allocs, placement = least-loaded node
-then node name (deterministic).
+Follows scheduler/reconciler/reconcile_cluster.go (`computeGroup`, `computeStop`,
+`computeUnderProvisionedBy`, `placeAllocs`, `computeDestructiveUpdates`,
+`computeMigrations`) with scheduler/util.go `genericAllocUpdateFn` deciding ignore /
+in-place / destructive; system jobs are in system.py. It is pure: it reads nodes and
+allocations and returns a `Decision`; the state applies it (or, for the plan endpoint,
+only counts it). Simplifications are listed in tests/nomadsim/README.md (no resources,
+no canaries, no reschedule of failed allocs; placement = least-loaded feasible node).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.nomadsim import constraints as cons
-from tests.nomadsim.jobspec import destructive_change, group_by_name
+from tests.nomadsim.jobspec import tasks_updated
 
 COUNTERS = (
     "Place", "Stop", "Ignore", "Migrate", "InPlaceUpdate", "DestructiveUpdate", "Canary", "Preemptions",
     "Disconnect", "Reconnect", "RescheduleNow", "RescheduleLater",
 )
 _INDEX = re.compile(r"\[(\d+)\]$")
+UPDATING = "alloc is being updated due to job update"  # sstructs.StatusAllocUpdating
+MIGRATING = "alloc is being migrated"  # sstructs.StatusAllocMigrating
+NOT_NEEDED = "alloc not needed due to job update"  # sstructs.StatusAllocNotNeeded
+LOST = "alloc is lost since its node is down"  # sstructs.StatusAllocLost
+TAINTED = "alloc not needed as node is tainted"  # sstructs.StatusAllocNodeTainted
 
 
 @dataclass
 class Decision:
     stops: list[tuple[str, str, str]] = field(default_factory=list)  # (alloc ID, ClientStatus, description)
-    inplace: list[str] = field(default_factory=list)  # alloc IDs moved to the new JobVersion
-    places: list[tuple[str, int, str]] = field(default_factory=list)  # (group, name index, node ID)
+    inplace: list[str] = field(default_factory=list)  # alloc IDs moved to the new job version
+    places: list[tuple[str, int, str, str]] = field(default_factory=list)  # (group, index, node ID, previous alloc)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)  # FailedTGAllocs
+    blocked: bool = False  # the generic scheduler creates a blocked eval for failed placements
+    rollout_left: bool = False  # destructive updates held back by max_parallel
 
     def bump(self, group: str, counter: str, by: int = 1) -> None:
         self.counts.setdefault(group, dict.fromkeys(COUNTERS, 0))[counter] += by
@@ -42,31 +49,48 @@ class Decision:
         return bool(self.stops or self.inplace or self.places)
 
 
+@dataclass
+class Context:
+    """What the reconciler may read: nodes, per-node load, the job each alloc runs, the rollout."""
+    nodes: dict[str, dict[str, Any]]
+    load: dict[str, int]
+    alloc_job: Callable[[dict[str, Any]], dict[str, Any] | None]
+    in_rollout: Callable[[dict[str, Any]], bool] = lambda alloc: False  # placed by the current deployment
+    healthy: Callable[[dict[str, Any]], bool] = lambda alloc: True
+    deployment_active: bool = False
+
+
 def name_index(alloc: dict[str, Any]) -> int:
     match = _INDEX.search(alloc["Name"])
     return int(match.group(1)) if match else 0
 
 
-def usable(node: dict[str, Any], job: dict[str, Any]) -> bool:
-    """Ready, eligible, not draining, in one of the job's datacenters and its pool."""
-    if node["Status"] != "ready" or node["SchedulingEligibility"] != "eligible" or node["Drain"]:
-        return False
-    # Datacenters support "*" and globs like "dc*" (Nomad 1.5+).
-    if not any(fnmatch.fnmatchcase(node["Datacenter"], pattern) for pattern in job["Datacenters"]):
-        return False
-    return job["NodePool"] in ("all", node["NodePool"])
-
-
 def live(alloc: dict[str, Any]) -> bool:
+    """Not Allocation.TerminalStatus(): desired run and client pending/running."""
     return alloc["DesiredStatus"] == "run" and alloc["ClientStatus"] in ("pending", "running")
 
 
-def _failure_metrics(nodes: list[dict[str, Any]], job: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
+def ready(node: dict[str, Any]) -> bool:
+    """Node.Ready(): status ready, not draining, eligible."""
+    return node["Status"] == "ready" and not node["Drain"] and node["SchedulingEligibility"] == "eligible"
+
+
+def targeted(node: dict[str, Any], job: dict[str, Any]) -> bool:
+    """readyNodesInDCsAndPool: ready, in one of the job's datacenters (go-glob) and its pool."""
+    return ready(node) and cons.in_any_dc(node, job["Datacenters"]) and cons.in_pool(node, job["NodePool"])
+
+
+def max_parallel(job: dict[str, Any], group: dict[str, Any]) -> int:
+    """UpdateStrategy.MaxParallel; 0 (or no Update) means IsEmpty(): no rolling limit."""
+    return int(((group.get("Update") or job.get("Update")) or {}).get("MaxParallel") or 0)
+
+
+def failure_metrics(nodes: list[dict[str, Any]], job: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
     evaluated, filtered = 0, 0
     constraint_filtered: dict[str, int] = {}
     available: dict[str, int] = {}
     for node in nodes:
-        if not usable(node, job):
+        if not targeted(node, job):
             continue
         available[node["Datacenter"]] = available.get(node["Datacenter"], 0) + 1
         evaluated += 1
@@ -82,139 +106,138 @@ def _failure_metrics(nodes: list[dict[str, Any]], job: dict[str, Any], group: di
     }
 
 
-def _distinct(job: dict[str, Any], group: dict[str, Any]) -> tuple[bool, bool]:
-    """(job-level, group-level) distinct_hosts."""
-    job_level = any(cons.is_distinct_hosts(c) for c in job.get("Constraints") or [])
-    group_level = any(cons.is_distinct_hosts(c) for c in group.get("Constraints") or [])
-    return job_level, group_level
+def alloc_update(ctx: Context, alloc: dict[str, Any], job: dict[str, Any], group: dict[str, Any]) -> str:
+    """genericAllocUpdateFn: "ignore", "inplace" or "destructive" for an alloc on a usable node."""
+    running = ctx.alloc_job(alloc)
+    if running is None or running["JobModifyIndex"] == job["JobModifyIndex"]:
+        return "ignore"  # same job modify index: nothing to do, constraints are not re-checked
+    if tasks_updated(job, running, group["Name"]):
+        return "destructive"
+    node = ctx.nodes.get(alloc["NodeID"])
+    if node is None or not cons.in_any_dc(node, job["Datacenters"]) or not cons.in_pool(node, job["NodePool"]):
+        return "destructive"
+    # stack.Select on the alloc's own node: feasibility (constraints), not readiness.
+    if cons.first_failure(node, cons.node_constraints(job, group)) is not None:
+        return "destructive"
+    return "inplace"
 
 
-def reconcile(
-    job: dict[str, Any] | None,
-    old_job: dict[str, Any] | None,
-    nodes: dict[str, dict[str, Any]],
-    job_allocs: list[dict[str, Any]],
-    load: dict[str, int],
-) -> Decision:
-    """Decide stops/updates/placements for one job. `old_job` is the spec allocations run."""
+def reconcile(job: dict[str, Any] | None, allocs: list[dict[str, Any]], ctx: Context) -> Decision:
+    """AllocReconciler.Compute for service/batch jobs (one pass, i.e. one evaluation)."""
     decision = Decision()
-    current = [alloc for alloc in job_allocs if live(alloc)]
-    groups = [] if job is None else list(job["TaskGroups"])
-    names = {group["Name"] for group in groups}
+    current = [alloc for alloc in allocs if live(alloc)]
+    names = {group["Name"] for group in (job or {}).get("TaskGroups", [])}
     for alloc in current:
         if job is None or job["Stop"] or alloc["TaskGroup"] not in names:
-            decision.stops.append((alloc["ID"], "complete", "alloc not needed due to job update"))
+            decision.stops.append((alloc["ID"], "complete", NOT_NEEDED))  # handleStop / filterAndStopAll
             decision.bump(alloc["TaskGroup"], "Stop")
     if job is None or job["Stop"]:
         return decision
-    node_list = sorted(nodes.values(), key=lambda n: n["Name"])
-    load = dict(load)
-    for group in groups:
-        mine = [a for a in current if a["TaskGroup"] == group["Name"]]
+    node_list = sorted(ctx.nodes.values(), key=lambda n: n["Name"])
+    for group in job["TaskGroups"]:
         decision.counts.setdefault(group["Name"], dict.fromkeys(COUNTERS, 0))
-        if job["Type"] in ("system", "sysbatch"):
-            _system_group(decision, job, old_job, group, node_list, mine)
-        else:
-            _service_group(decision, job, old_job, group, node_list, mine, load)
+        mine = [a for a in current if a["TaskGroup"] == group["Name"]]
+        _group(decision, job, group, mine, node_list, ctx)
     return decision
 
 
-def _keep_or_update(decision: Decision, job: dict[str, Any], old_job: dict[str, Any] | None,
-                    group: dict[str, Any], alloc: dict[str, Any]) -> bool:
-    """For an alloc on a still-feasible node: True if kept (ignored or updated in place)."""
-    if alloc["JobVersion"] == job.get("Version", 0):
-        decision.bump(group["Name"], "Ignore")
-        return True
-    old_group = group_by_name(old_job, group["Name"]) if old_job else None
-    if destructive_change(old_group, group):
-        decision.stops.append((alloc["ID"], "complete", "alloc is being updated due to job update"))
-        decision.bump(group["Name"], "DestructiveUpdate")
-        return False
-    decision.inplace.append(alloc["ID"])
-    decision.bump(group["Name"], "InPlaceUpdate")
-    return True
-
-
-def _system_group(decision: Decision, job: dict[str, Any], old_job: dict[str, Any] | None,
-                  group: dict[str, Any], nodes: list[dict[str, Any]], mine: list[dict[str, Any]]) -> None:
-    rules = cons.node_constraints(job, group)
-    by_node = {alloc["NodeID"]: alloc for alloc in mine}
-    for node_id, alloc in sorted(by_node.items()):
-        node = next((n for n in nodes if n["ID"] == node_id), None)
-        if node is None or node["Status"] == "down":
-            # On a down node the system alloc is lost and not moved (NOMAD.md).
-            decision.stops.append((alloc["ID"], "lost", "alloc is lost since its node is down"))
-            decision.bump(group["Name"], "Stop")
-        elif node["Drain"] or cons.first_failure(node, rules) is not None:
-            # On a node that no longer meets the constraints it is stopped (NOMAD.md).
-            decision.stops.append((alloc["ID"], "complete", "alloc not needed as node is tainted"))
-            decision.bump(group["Name"], "Stop")
-        elif not _keep_or_update(decision, job, old_job, group, alloc):
-            decision.places.append((group["Name"], 0, node_id))
-    for node in nodes:
-        # An ineligible node keeps what it runs but gets nothing new.
-        if node["ID"] not in by_node and usable(node, job) and cons.first_failure(node, rules) is None:
-            decision.places.append((group["Name"], 0, node["ID"]))  # system allocs are all named [0]
-            decision.bump(group["Name"], "Place")
-
-
-def _service_group(decision: Decision, job: dict[str, Any], old_job: dict[str, Any] | None,
-                   group: dict[str, Any], nodes: list[dict[str, Any]], mine: list[dict[str, Any]],
-                   load: dict[str, int]) -> None:
-    name = group["Name"]
-    rules = cons.node_constraints(job, group)
-    by_id = {node["ID"]: node for node in nodes}
-    kept: list[dict[str, Any]] = []
+def _group(decision: Decision, job: dict[str, Any], group: dict[str, Any], mine: list[dict[str, Any]],
+           nodes: list[dict[str, Any]], ctx: Context) -> None:
+    name, count = group["Name"], group["Count"]
+    if count == 0:
+        for alloc in mine:
+            decision.stops.append((alloc["ID"], "complete", NOT_NEEDED))
+            decision.bump(name, "Stop")
+        return
+    untainted, migrate = [], []
     for alloc in sorted(mine, key=name_index):
-        node = by_id.get(alloc["NodeID"])
+        node = ctx.nodes.get(alloc["NodeID"])
         if node is None or node["Status"] == "down":
-            # Allocations on a down node are lost and replaced elsewhere (NOMAD.md).
-            decision.stops.append((alloc["ID"], "lost", "alloc is lost since its node is down"))
+            decision.stops.append((alloc["ID"], "lost", LOST))  # computeStop: lost allocs are stopped
             decision.bump(name, "Stop")
-        elif node["Drain"]:
-            decision.stops.append((alloc["ID"], "complete", "alloc is being migrated"))
-            decision.bump(name, "Migrate")
-        elif name_index(alloc) >= group["Count"]:
-            # On a count decrease the highest name indexes stop, whatever their node (NOMAD.md).
-            decision.stops.append((alloc["ID"], "complete", "alloc not needed due to job update"))
+        elif alloc.get("_migrate"):
+            migrate.append(alloc)  # DesiredTransition.Migrate (drainer or alloc stop)
+        else:
+            untainted.append(alloc)
+    # computeStop: remove the excess, migrating allocs first, highest name index first.
+    excess = len(untainted) + len(migrate) - count
+    for pool in (migrate, untainted):
+        for alloc in sorted(pool, key=name_index, reverse=True)[:max(excess, 0)]:
+            pool.remove(alloc)
+            decision.stops.append((alloc["ID"], "complete", NOT_NEEDED))
             decision.bump(name, "Stop")
-        elif cons.first_failure(node, rules) is not None:
-            # A constraint change is destructive once the current node no longer satisfies it.
-            decision.stops.append((alloc["ID"], "complete", "alloc is being updated due to job update"))
-            decision.bump(name, "DestructiveUpdate")
-        elif _keep_or_update(decision, job, old_job, group, alloc):
-            kept.append(alloc)
-        continue
-    for alloc_id, _, _ in decision.stops:
-        stopped = next((a for a in mine if a["ID"] == alloc_id), None)
-        if stopped is not None:
-            load[stopped["NodeID"]] = max(0, load.get(stopped["NodeID"], 0) - 1)
-    taken = {name_index(alloc) for alloc in kept}
-    missing = [index for index in range(group["Count"]) if index not in taken]
-    job_distinct, group_distinct = _distinct(job, group)
-    busy = {alloc["NodeID"] for alloc in kept}
-    if job_distinct:
-        busy |= {node_id for _, _, node_id in decision.places}
-    destructive = decision.counts[name]["DestructiveUpdate"] + decision.counts[name]["Migrate"]
-    unplaced = 0
-    for index in missing:
+            excess -= 1
+    destructive = []
+    for alloc in untainted:
+        kind = alloc_update(ctx, alloc, job, group)
+        if kind == "destructive":
+            destructive.append(alloc)
+        else:
+            decision.bump(name, "Ignore" if kind == "ignore" else "InPlaceUpdate")
+            if kind == "inplace":
+                decision.inplace.append(alloc["ID"])
+    under = count  # computeUnderProvisionedBy
+    limit = max_parallel(job, group)
+    if limit > 0 and destructive + migrate:
+        under = limit
+        if ctx.deployment_active:
+            under -= sum(1 for a in mine if ctx.in_rollout(a) and not ctx.healthy(a))
+        under = max(under, 0)
+    taken = {name_index(a) for a in untainted + migrate}
+    free = [index for index in range(count) if index not in taken][:max(count - len(taken), 0)]
+    placer = _Placer(decision, job, group, nodes, ctx, untainted + migrate)
+    for index in free:
+        if placer.place(index, None):
+            decision.bump(name, "Place")
+    under -= min(len(free), under)
+    batch = sorted(destructive, key=name_index)[:under]  # computeDestructiveUpdates: name order
+    decision.bump(name, "Ignore", len(destructive) - len(batch))
+    decision.rollout_left = decision.rollout_left or len(batch) < len(destructive)
+    for alloc in batch:
+        decision.bump(name, "DestructiveUpdate")
+        if placer.place(name_index(alloc), alloc):
+            decision.stops.append((alloc["ID"], "complete", UPDATING))
+    for alloc in migrate:  # computeMigrations: every migrating alloc at once
+        decision.bump(name, "Migrate")
+        if placer.place(name_index(alloc), alloc):
+            decision.stops.append((alloc["ID"], "complete", MIGRATING))
+    if placer.unplaced:
+        metrics = failure_metrics(nodes, job, group)
+        metrics["CoalescedFailures"] = placer.unplaced - 1
+        decision.failed[name] = metrics
+        decision.blocked = True
+
+
+class _Placer:
+    """stack.Select over feasible nodes, honouring distinct_hosts; least-loaded node wins."""
+
+    def __init__(self, decision: Decision, job: dict[str, Any], group: dict[str, Any],
+                 nodes: list[dict[str, Any]], ctx: Context, kept: list[dict[str, Any]]) -> None:
+        self.decision, self.job, self.group, self.nodes, self.ctx = decision, job, group, nodes, ctx
+        self.rules = cons.node_constraints(job, group)
+        self.job_distinct = cons.distinct_hosts(job.get("Constraints"))
+        self.distinct = self.job_distinct or cons.distinct_hosts(group.get("Constraints"))
+        self.busy = {a["NodeID"] for a in kept}
+        self.unplaced = 0
+
+    def place(self, index: int, previous: dict[str, Any] | None) -> bool:
+        busy = set(self.busy)
+        if previous is not None:
+            busy.discard(previous["NodeID"])  # the replaced alloc's node frees up (it is stopped)
         candidates = [
-            node for node in nodes
-            if usable(node, job) and cons.first_failure(node, rules) is None
-            and not ((job_distinct or group_distinct) and node["ID"] in busy)
+            node for node in self.nodes
+            if targeted(node, self.job) and cons.first_failure(node, self.rules) is None
+            and not (self.distinct and node["ID"] in busy)
         ]
         if not candidates:
-            unplaced += 1
-            continue
+            self.unplaced += 1  # generic_sched: the previous alloc is not stopped (PopUpdate)
+            return False
+        load = self.ctx.load
         chosen = min(candidates, key=lambda n: (load.get(n["ID"], 0), n["Name"], n["ID"]))
         load[chosen["ID"]] = load.get(chosen["ID"], 0) + 1
-        busy.add(chosen["ID"])
-        decision.places.append((name, index, chosen["ID"]))
-        if destructive > 0:
-            destructive -= 1  # the replacement of a destructive update/migration is not a Place
-        else:
-            decision.bump(name, "Place")
-    if unplaced:
-        metrics = _failure_metrics(nodes, job, group)
-        metrics["CoalescedFailures"] = unplaced - 1
-        decision.failed[name] = metrics
+        if previous is not None:
+            load[previous["NodeID"]] = max(0, load.get(previous["NodeID"], 0) - 1)
+            self.busy.discard(previous["NodeID"])
+        self.busy.add(chosen["ID"])
+        self.decision.places.append((self.group["Name"], index, chosen["ID"], previous["ID"] if previous else ""))
+        return True

@@ -8,21 +8,20 @@ placements (scheduler.py) or response shapes (api.py).
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 import threading
 import time
 import traceback
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.nomadsim import scheduler
 from tests.nomadsim.api import Api
+from tests.nomadsim.cluster import Cluster
 from tests.nomadsim.state import State
 
 # Blocking queries wait at most this long: Nomad's default is 5 min, but tests must stay fast.
@@ -87,13 +86,21 @@ class _Server(ThreadingHTTPServer):
             traceback.print_exc()
 
 
-class NomadSim:
+class NomadSim(Cluster):
     """A fake Nomad agent; see the module docstring and tests/nomadsim/test_sim.py."""
 
-    def __init__(self, acl_tokens: set[str] | None = None) -> None:
+    def __init__(self, acl_tokens: set[str] | None = None, namespace_tokens: dict[str, set[str]] | None = None,
+                 version: str = "1.11.0", forwarded: bool = False) -> None:
+        """`acl_tokens`: management tokens; `namespace_tokens`: token -> namespaces it may use (with node and
+        agent read). Either one turns ACL on. `version`: what /v1/agent/self reports and which version-dependent
+        answers the server gives. `forwarded`: answer as a client agent / non-leader server would (RPC errors
+        prefixed `rpc error: `, helper/pool ConnPool.RPC)."""
         self.acl_tokens = acl_tokens
+        self.namespace_tokens = namespace_tokens
         self.state = State()
+        self.state.version = version
         self.api = Api(self.state)
+        self.set_forwarded(forwarded)
         self._faults: list[Fault] = []
         self._requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self._meta_lock = threading.Lock()
@@ -131,19 +138,6 @@ class NomadSim:
         assert self._server is not None, "NomadSim is not started"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    @property
-    def alloc_start_delay(self) -> float:
-        return self.state.alloc_start_delay
-
-    @alloc_start_delay.setter
-    def alloc_start_delay(self, seconds: float) -> None:
-        # > 0: new allocations are "pending" for this long, then "running".
-        self.state.alloc_start_delay = seconds
-
-    @property
-    def index(self) -> int:
-        return self.state.index
-
     # -- request handling ------------------------------------------------------
     def serve(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
@@ -162,25 +156,32 @@ class NomadSim:
         if fault is not None and fault.kind == "fail":
             self._send(handler, fault.status, fault.body)
             return
-        if not self._authorized(handler):
+        allowed = self._authorized(handler)
+        if allowed is None:
             self._send(handler, 403, "Permission denied")
             return
         self._block(query)
         self.state.promote_pending()
         try:
-            status, payload = self.api.handle(method, path, query, body)
+            status, payload = self.api.handle(method, path, query, body, allowed)
         except Exception as err:  # a simulator bug: answer like a failing server, not with a dead socket
             status, payload = 500, f"nomadsim internal error: {type(err).__name__}: {err}"
         self._send(handler, status, payload)
 
-    def _authorized(self, handler: _Handler) -> bool:
-        if self.acl_tokens is None:
-            return True
+    def _authorized(self, handler: _Handler) -> Callable[[str], bool] | None:
+        """None: refuse (403). Else: which namespaces the token may use."""
+        if self.acl_tokens is None and self.namespace_tokens is None:
+            return lambda namespace: True
         token = handler.headers.get("X-Nomad-Token") or ""
         auth = handler.headers.get("Authorization") or ""
         if not token and auth.startswith("Bearer "):
             token = auth[len("Bearer "):]
-        return token in self.acl_tokens
+        if token and token in (self.acl_tokens or set()):
+            return lambda namespace: True
+        if token and token in (self.namespace_tokens or {}):
+            scope = set((self.namespace_tokens or {})[token])
+            return lambda namespace: namespace in scope
+        return None
 
     def _block(self, query: dict[str, list[str]]) -> None:
         """Blocking query: with index >= current, wait (capped) for a write; index 0 returns at once."""
@@ -251,59 +252,3 @@ class NomadSim:
     def reset_requests(self) -> None:
         with self._meta_lock:
             self._requests.clear()
-
-    # -- cluster helpers (behind the API's back) ---------------------------------------
-    def add_node(self, name: str, meta: dict[str, str] | None = None, node_class: str = "",
-                 datacenter: str = "dc1", pool: str = "default", status: str = "ready", eligible: bool = True,
-                 drain: bool = False, node_id: str | None = None) -> str:
-        node_id = node_id or str(uuid.uuid4())
-        node: dict[str, Any] = {
-            "ID": node_id, "Name": name, "Datacenter": datacenter, "NodeClass": node_class, "NodePool": pool,
-            "Status": status, "StatusDescription": "",
-            "SchedulingEligibility": "eligible" if eligible else "ineligible",
-            "Drain": drain, "Address": "127.0.0.1", "Version": "1.11.0", "Meta": dict(meta or {}),
-            "Attributes": {"kernel.name": "linux", "unique.hostname": name, "os.name": "debian",
-                           "nomad.version": "1.11.0", "cpu.arch": "amd64"},
-            "NodeResources": None, "Events": [], "Drivers": {}, "HTTPAddr": "127.0.0.1:4646",
-        }
-        return self.state.add_node(node)
-
-    def remove_node(self, node_id: str) -> None:
-        self.state.remove_node(node_id)
-
-    def set_meta(self, node_id: str, meta: dict[str, str]) -> None:
-        self.state.update_node(node_id, Meta=dict(meta))
-
-    def set_status(self, node_id: str, status: str) -> None:
-        self.state.update_node(node_id, Status=status)
-
-    def set_eligibility(self, node_id: str, eligible: bool) -> None:
-        self.state.update_node(node_id, SchedulingEligibility="eligible" if eligible else "ineligible")
-
-    def set_drain(self, node_id: str, drain: bool) -> None:
-        self.state.update_node(node_id, Drain=drain)
-
-    def register_job_direct(self, job: dict[str, Any]) -> None:
-        self.state.register(job)
-
-    def job(self, job_id: str, namespace: str = "default") -> dict[str, Any] | None:
-        with self.state.lock:
-            job = self.state.jobs.get((namespace, job_id))
-            return None if job is None else copy.deepcopy(job) | {"Status": self.state.job_status((namespace, job_id))}
-
-    def allocations(self, job_id: str | None = None, include_terminal: bool = False) -> list[dict[str, Any]]:
-        self.state.promote_pending()
-        with self.state.lock:
-            found = [
-                {k: v for k, v in a.items() if not k.startswith("_")}
-                for a in sorted(self.state.allocs.values(), key=lambda a: (a["CreateIndex"], a["Name"], a["ID"]))
-                if (job_id is None or a["JobID"] == job_id)
-                and (include_terminal or scheduler.live(a))
-            ]
-            return found
-
-    def evaluations(self, job_id: str | None = None) -> list[dict[str, Any]]:
-        """Recorded evaluations (oldest first), blocked ones included."""
-        with self.state.lock:
-            evals = [e for e in self.state.evals.values() if job_id is None or e["JobID"] == job_id]
-            return copy.deepcopy(sorted(evals, key=lambda e: e["CreateIndex"]))

@@ -15,7 +15,8 @@ from tests.nomadsim.constraints import satisfies
 NODE: dict[str, Any] = {
     "ID": "id-1", "Name": "n1", "NodeClass": "big", "NodePool": "default", "Datacenter": "dc1", "Status": "ready",
     "Drain": False,
-    "Meta": {"tier": "gpu", "zones": "a, b", "model-set": "x,y,z"}, "Attributes": {"kernel.name": "linux"},
+    "Meta": {"tier": "gpu", "zones": "a, b", "model-set": "x,y,z"},
+    "Attributes": {"kernel.name": "linux", "nomad.version": "1.11.2"},
 }
 
 
@@ -39,7 +40,11 @@ def test_filters_select_on_the_full_node(expression: str, expected: bool) -> Non
     assert compile_filter(expression)(NODE) is expected
 
 
-MALFORMED = ['Meta.tier == "gpu', 'Meta.tier == "a\\/b"', "Meta.tier ==", "and", 'Meta.tier = "gpu"', "(a == 1"]
+MALFORMED = [
+    'Meta.tier == "gpu', 'Meta.tier == "a\\/b"', "Meta.tier ==", "and", 'Meta.tier = "gpu"', "(a == 1",
+    'Meta.tier == "a\\"b"', "Meta.tier == \"it\\'s\"", 'Meta.tier == "a\\"', "Meta.model-set == `x`",
+    'Meta.tier == "line\nbreak"', "Meta.tier == `open",
+]
 
 
 @pytest.mark.parametrize("expression", MALFORMED)
@@ -48,9 +53,10 @@ def test_malformed_filters_are_refused_with_nomads_prefix(expression: str) -> No
         compile_filter(expression)
 
 
-@given(st.text(st.characters(exclude_categories=["Cs"])))
-def test_any_value_quoted_with_json_escapes_matches_itself(value: str) -> None:
-    # JSON quoting without ensure_ascii is valid Go quoting (ensure_ascii would emit surrogate pairs Go rejects).
+@given(st.text(st.characters(exclude_categories=["Cs"], exclude_characters='"')))
+def test_any_value_without_a_double_quote_quoted_with_json_escapes_matches_itself(value: str) -> None:
+    """Follows go-bexpr grammar/grammar.peg StringLiteral + strconv.Unquote: JSON escapes are Go escapes,
+    but a `"` can never be written inside a double-quoted literal (a raw string is the only way)."""
     node = {"Meta": {"k": value}}
     assert compile_filter(f"Meta.k == {json.dumps(value, ensure_ascii=False)}")(node)
     assert not compile_filter(f"Meta.k != {json.dumps(value, ensure_ascii=False)}")(node)
@@ -67,7 +73,11 @@ def rule(left: str, operand: str, right: str = "") -> dict[str, str]:
         (rule("${meta.tier}", "==", "cpu"), False),
         (rule("${meta.tier}", "is", "gpu"), True),
         (rule("${meta.tier}", "!=", "cpu"), True),
-        (rule("${meta.missing}", "!=", "cpu"), False),
+        (rule("${meta.missing}", "!=", "cpu"), True),
+        (rule("${meta.missing}", "not", "cpu"), True),
+        (rule("${meta.missing}", "!=", "${meta.other_missing}"), False),
+        (rule("${meta.zones}", "set_contains_any", "c,"), False),
+        (rule("${node.region}", "=", "global"), False),
         (rule("${node.unique.id}", "set_contains_any", "id-0, id-1"), True),
         (rule("${meta.zones}", "set_contains_all", "b,a"), True),
         (rule("${meta.zones}", "set_contains", "a,c"), False),
@@ -79,6 +89,9 @@ def rule(left: str, operand: str, right: str = "") -> dict[str, str]:
         (rule("${meta.tier}", "is_set"), True),
         (rule("${meta.missing}", "is_not_set"), True),
         (rule("", "distinct_hosts", "true"), True),
+        (rule("${attr.kernel.name}", ">", "l"), True),
+        (rule("${attr.nomad.version}", "semver", ">= 1.4.0"), True),
+        (rule("${attr.nomad.version}", "version", ">= 1.12, < 2"), False),
     ],
 )
 def test_constraint_operands(constraint: dict[str, str], expected: bool) -> None:

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-import nomad
 import pytest
-import requests
 from nomad.api import exceptions as nx
 
 from tests.nomadsim import NomadSim
-from tests.nomadsim.fixtures import ACL_TOKEN
-
-
-def client(sim: NomadSim, **kwargs: Any) -> nomad.Nomad:
-    return nomad.Nomad(address=sim.address, timeout=kwargs.pop("timeout", 2), **kwargs)
-
-
-def task(image: str = "localai:v1") -> dict[str, Any]:
-    return {"Name": "server", "Driver": "docker", "Config": {"image": image}}
-
-
-def job(job_id: str = "web", type_: str = "service", count: int | None = 1,
-        constraints: list[dict[str, Any]] | None = None, image: str = "localai:v1", **extra: Any) -> dict[str, Any]:
-    group: dict[str, Any] = {"Name": "g", "Tasks": [task(image)], "Constraints": constraints}
-    if count is not None:
-        group["Count"] = count
-    return {"ID": job_id, "Type": type_, "TaskGroups": [group], **extra}
-
-
-def tier(value: str) -> dict[str, Any]:
-    return {"LTarget": "${meta.tier}", "RTarget": value, "Operand": "="}
+from tests.nomadsim.helpers import client, job, raw, task, tier
 
 
 def live_nodes(sim: NomadSim, job_id: str) -> list[str]:
     return sorted(a["NodeName"] for a in sim.allocations(job_id))
-
-
-def raw(sim: NomadSim, method: str, path: str, **kwargs: Any) -> requests.Response:
-    return requests.request(method, sim.address + path, timeout=2, **kwargs)
 
 
 # -- jobs ---------------------------------------------------------------------------------------
@@ -118,12 +91,12 @@ def test_changing_the_job_type_is_rejected(nomad_sim: NomadSim) -> None:
 @pytest.mark.parametrize(
     "body, message",
     [
-        (job(type_="system", count=2), "Only count of 1 is supported with system scheduler"),
-        ({**job(type_="system"), "Spreads": [{"Attribute": "${node.datacenter}"}]}, "spread"),
+        (job(type_="system", count=2), "Job task group g has count 2. Count cannot exceed 1 with system scheduler"),
+        ({**job(type_="system"), "Spreads": [{"Attribute": "${node.datacenter}"}]},
+         "System jobs may not have a spread block"),
         ({"ID": "web", "TaskGroups": []}, "Missing job task groups"),
-        ({"TaskGroups": [{"Name": "g", "Tasks": [task()]}]}, "Missing job ID"),
     ],
-    ids=["system count above one", "system spread", "no task groups", "no ID"],
+    ids=["system count above one", "system spread", "no task groups"],
 )
 def test_invalid_jobs_are_rejected_with_500_and_validate_reports_them_with_200(
     nomad_sim: NomadSim, body: dict[str, Any], message: str
@@ -134,6 +107,13 @@ def test_invalid_jobs_are_rejected_with_500_and_validate_reports_them_with_200(
     # python-nomad's validate_job returns the Response, not the JSON body.
     report = client(nomad_sim).validate.validate_job({"Job": body}).json()
     assert report["Error"] and any(message in error for error in report["ValidationErrors"])
+
+
+def test_a_job_without_id_is_a_400_from_the_agent(nomad_sim: NomadSim) -> None:
+    """Follows command/agent/job_endpoint.go jobUpdate: checked before any RPC."""
+    with pytest.raises(nx.BadRequestNomadException) as raised:
+        client(nomad_sim).jobs.register_job({"Job": {"TaskGroups": [{"Name": "g", "Tasks": [task()]}]}})
+    assert raised.value.nomad_resp.text == "Job ID hasn't been provided"
 
 
 def test_scaling_needs_max_and_is_not_allowed_in_system_jobs(nomad_sim: NomadSim) -> None:
@@ -180,12 +160,12 @@ def test_job_stubs_have_meta_only_when_asked(nomad_sim: NomadSim) -> None:
 
 
 def test_node_stubs_have_no_meta_and_the_filter_runs_on_the_full_node(nomad_sim: NomadSim) -> None:
-    gpu = nomad_sim.add_node("n1", meta={"tier": 'g"p\\u'})
+    gpu = nomad_sim.add_node("n1", meta={"tier": 'g"p\\u'})  # a `"` is only expressible in a raw string
     nomad_sim.add_node("n2", meta={"tier": "cpu"}, node_class="big")
     api = client(nomad_sim)
     stubs = api.nodes.get_nodes()
     assert len(stubs) == 2 and all("Meta" not in stub for stub in stubs)
-    for expression in ('Meta.tier == "g\\"p\\\\u"', 'Meta["tier"] == "g\\"p\\\\u"', 'Meta.tier == `g"p\\u`'):
+    for expression in ('Meta.tier == `g"p\\u`', 'Meta[`tier`] == `g"p\\u`', 'Meta["tier"] != "cpu"'):
         assert [s["ID"] for s in api.nodes.get_nodes(filter_=expression)] == [gpu]
     both = api.nodes.get_nodes(filter_='(NodeClass == "big" and Status == "ready") or Meta.tier != "cpu"')
     assert len(both) == 2
@@ -195,7 +175,8 @@ def test_node_stubs_have_no_meta_and_the_filter_runs_on_the_full_node(nomad_sim:
 def test_a_malformed_filter_is_a_400_like_nomads(nomad_sim: NomadSim) -> None:
     with pytest.raises(nx.BadRequestNomadException) as raised:
         client(nomad_sim).nodes.get_nodes(filter_='Meta.tier == "unterminated')
-    assert raised.value.nomad_resp.text.startswith("failed to read filter expression:")
+    assert raised.value.nomad_resp.text.startswith(
+        "failed to create result paginator: failed to read filter expression:")
 
 
 def test_an_unknown_node_is_a_404(nomad_sim: NomadSim) -> None:
@@ -215,7 +196,9 @@ def test_a_system_job_follows_nodes_joining_leaving_and_being_relabelled(nomad_s
     assert live_nodes(nomad_sim, "web") == ["n1", "n3"]
     assert {a["Name"] for a in nomad_sim.allocations("web")} == {"web.g[0]"}
     nomad_sim.set_meta(third, {"tier": "cpu"})
-    assert live_nodes(nomad_sim, "web") == ["n1"]
+    assert live_nodes(nomad_sim, "web") == ["n1", "n3"]  # unchanged job: the allocation stays
+    client(nomad_sim).jobs.register_job({"Job": job(type_="system", constraints=[tier("gpu")], Priority=60)})
+    assert live_nodes(nomad_sim, "web") == ["n1"]  # a new version re-checks it
     nomad_sim.set_status(first, "down")
     assert live_nodes(nomad_sim, "web") == []
     lost = [a for a in nomad_sim.allocations("web", include_terminal=True) if a["NodeName"] == "n1"]
@@ -302,73 +285,3 @@ def test_allocations_can_be_filtered_and_start_pending_when_asked(nomad_sim: Nom
     assert [a["JobID"] for a in mine] == ["web"]
     time.sleep(0.25)
     assert {a["ClientStatus"] for a in api.job.get_allocations("web")} == {"running"}
-
-
-# -- HTTP behaviour -----------------------------------------------------------------------------
-
-
-def test_responses_carry_the_index_and_blocking_queries_wait_for_a_write(nomad_sim: NomadSim) -> None:
-    response = raw(nomad_sim, "GET", "/v1/nodes")
-    index = int(response.headers["X-Nomad-Index"])
-    assert response.headers["Content-Type"] == "application/json"
-    started = time.monotonic()
-    assert raw(nomad_sim, "GET", "/v1/nodes", params={"index": index, "wait": "200ms"}).status_code == 200
-    assert 0.15 < time.monotonic() - started < 1.0
-    assert raw(nomad_sim, "GET", "/v1/nodes", params={"index": 0}).status_code == 200
-
-
-def test_acl_refuses_a_missing_or_wrong_token_with_403(nomad_sim_acl: NomadSim) -> None:
-    with pytest.raises(nx.URLNotAuthorizedNomadException) as raised:
-        client(nomad_sim_acl).nodes.get_nodes()
-    assert raised.value.nomad_resp.text == "Permission denied"
-    with pytest.raises(nx.URLNotAuthorizedNomadException):
-        client(nomad_sim_acl, token="wrong").nodes.get_nodes()
-    assert client(nomad_sim_acl, token=ACL_TOKEN).nodes.get_nodes() == []
-    bearer = {"Authorization": f"Bearer {ACL_TOKEN}"}
-    assert raw(nomad_sim_acl, "GET", "/v1/nodes", headers=bearer).status_code == 200
-
-
-def test_injected_failures_apply_to_matching_requests_only(nomad_sim: NomadSim) -> None:
-    api = client(nomad_sim)
-    nomad_sim.fail(times=1, status=503, body="no leader", path_prefix="/v1/jobs")
-    assert api.nodes.get_nodes() == []
-    with pytest.raises(nx.BaseNomadException) as raised:
-        api.jobs.get_jobs()
-    assert (raised.value.nomad_resp.status_code, raised.value.nomad_resp.text) == (503, "no leader")
-    assert api.jobs.get_jobs() == []
-    assert [path for _, path, _ in nomad_sim.requests] == ["/v1/nodes", "/v1/jobs", "/v1/jobs"]
-
-
-def test_an_injected_delay_trips_the_client_timeout(nomad_sim: NomadSim) -> None:
-    nomad_sim.delay(0.5, method="GET")
-    with pytest.raises(nx.BaseNomadException) as raised:
-        client(nomad_sim, timeout=0.1).nodes.get_nodes()
-    assert isinstance(raised.value.nomad_resp, requests.exceptions.Timeout)
-
-
-def test_a_dropped_connection_and_a_down_server_are_connection_errors(nomad_sim: NomadSim) -> None:
-    nomad_sim.drop()
-    with pytest.raises(nx.BaseNomadException) as raised:
-        client(nomad_sim).nodes.get_nodes()
-    assert isinstance(raised.value.nomad_resp, requests.exceptions.ConnectionError)
-    nomad_sim.set_down(True)
-    with pytest.raises(nx.BaseNomadException):
-        client(nomad_sim).nodes.get_nodes()
-    nomad_sim.set_down(False)
-    assert client(nomad_sim).nodes.get_nodes() == []
-
-
-def test_a_write_wakes_a_blocking_query_early(nomad_sim: NomadSim) -> None:
-    index = int(raw(nomad_sim, "GET", "/v1/nodes").headers["X-Nomad-Index"])
-    timer = threading.Timer(0.05, nomad_sim.add_node, args=("n1",))
-    timer.start()
-    response = raw(nomad_sim, "GET", "/v1/nodes", params={"index": index, "wait": "5s"})
-    timer.join()
-    assert int(response.headers["X-Nomad-Index"]) > index and len(response.json()) == 1
-
-
-def test_the_namespace_query_param_scopes_jobs(nomad_sim: NomadSim) -> None:
-    api = nomad.Nomad(address=nomad_sim.address, timeout=2, namespace="ml")
-    api.jobs.register_job({"Job": job()})
-    assert nomad_sim.job("web", namespace="ml") is not None and nomad_sim.job("web") is None
-    assert [stub["Namespace"] for stub in client(nomad_sim).jobs.get_jobs(namespace="*")] == ["ml"]

@@ -1,8 +1,9 @@
 """A deliberately naive planner, written line by line from DESIGN.md "Planning semantics".
 
 It is slow (label checks per node per model, a full re-count of load for every
-placement) and shares no code with `modelsched.planner`, so the property test that
-compares the two catches an optimisation that changes what the real planner decides.
+placement and removal, one replica at a time even where a node has several slots)
+and shares no code with `modelsched.planner`, so the property test that compares
+the two catches an optimisation that changes what the real planner decides.
 Returns (model, action, node ID, reason) in plan order plus each model's target.
 """
 
@@ -57,7 +58,7 @@ def reference_plan(
                 rows.append((model, "remove", node_id, "node_unhealthy"))
             elif not _matches(node, entries[model]):
                 rows.append((model, "remove", node_id, "node_not_matching"))
-            elif node_id in valid[model]:
+            elif valid[model].count(node_id) >= node.slots:
                 rows.append((model, "remove", node_id, "duplicate_on_node"))
             else:
                 valid[model].append(node_id)
@@ -75,11 +76,11 @@ def reference_plan(
                     placed.append((model, node.id))
             targets[model] = len(matching)
             continue
-        cap = len(matching)
+        cap = sum(n.slots for n in matching)
         target = min(max(len(have), entry.min_replicas), entry.max_replicas or cap, cap)
         targets[model] = target
         for _ in range(target - len(have)):
-            free = [n for n in matching if n.id not in have]
+            free = [n for n in matching if have.count(n.id) < n.slots]
             best = min(free, key=lambda n: (load(n.id), n.name, n.id))
             rows.append((model, "add", best.id, "min_replicas"))
             placed.append((model, best.id))
