@@ -3,8 +3,8 @@
 Order: every model's operation in job ID order, purges last. Per job: GET it and refuse
 if its modify index moved since the plan (a purge also needs it to still be ours), skip
 a register whose job equals the live one (registering an unchanged job still creates an
-evaluation: NOMAD.md), register with EnforceIndex, then stop exactly the allocations the
-plan names. The first failure stops the run: later jobs are not attempted, so a re-run
+evaluation: NOMAD.md), stop exactly the allocations the plan names, then register with
+EnforceIndex. The first failure stops the run: later jobs are not attempted, so a re-run
 converges. Ctrl-C stops between requests or while waiting and returns the report
 (`interrupted`). Decides only from the typed `JobOp`s, never from a change's reason.
 Never prints: `progress` only.
@@ -78,6 +78,12 @@ def _job_op(client: NomadClient, op: JobOp, progress: Progress) -> str | None:
             f"Nomad at {client.conn.address}: job {op.job_id} disappeared since the plan was made; "
             "run `modelsched plan` again"
         )
+    # Stops first: Nomad marks each for migration (Alloc.Stop). A service allocation with
+    # nowhere to go stays, still marked, and a count decrease in the register below stops
+    # marked allocations before any other (computeStop prefers the migrating set).
+    for s in op.stops:
+        stop_allocation(client, s.alloc_id)
+        progress(f"nomad: stopped allocation {s.alloc_id[:8]} of job {op.job_id} on node {s.node_id[:8]}")
     if op.kind == "stop":
         return None
     assert op.job is not None
@@ -146,9 +152,6 @@ def run(
             continue
         try:
             eval_id = _job_op(client, op, progress)
-            for s in op.stops:
-                stop_allocation(client, s.alloc_id)
-                progress(f"nomad: stopped allocation {s.alloc_id[:8]} of job {op.job_id} on node {s.node_id[:8]}")
             done.append(Watch(op, eval_id, _version(client, op) if wait else None))
             report.messages.append(f"applied: {op.kind} job {op.job_id}")
         except DriverError as exc:

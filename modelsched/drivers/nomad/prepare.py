@@ -69,9 +69,10 @@ def _final(current: Sequence[str], changes: Sequence[Change]) -> Counter[str]:
     return +nodes
 
 
-def _count(entry: Entry, target: int, live: Mapping[str, Any] | None) -> tuple[int, str]:
-    """Bounded mode: a Count moved by the autoscaler (`nomad job scale`) within the bounds
-    stays; outside them it is planned back (NOMAD.md "Scaling.Enabled")."""
+def _count(entry: Entry, target: int, matching: int, live: Mapping[str, Any] | None) -> tuple[int, str]:
+    """Bounded mode: a live Count moved outside modelsched (`nomad job scale`, the
+    autoscaler) stays while it is within min..max and the matching nodes can hold it
+    (distinct_hosts); otherwise it is planned back (NOMAD.md "Scaling.Enabled")."""
     if live is None or live.get("Type") != "service" or entry.spread or live.get("Stop"):
         return target, ""
     group = jobdiff._group(live)
@@ -80,9 +81,11 @@ def _count(entry: Entry, target: int, live: Mapping[str, Any] | None) -> tuple[i
         return target, ""
     upper = entry.max_replicas or (group.get("Scaling") or {}).get("Max") or count
     bounds = f"{entry.min_replicas}..{upper}"
-    if entry.min_replicas <= count <= upper:
-        return count, f"Count {count} set outside modelsched (autoscaler?) is within {bounds}: kept"
-    return target, f"Count {count} set outside modelsched is outside {bounds}: planned back to {target}"
+    if not entry.min_replicas <= count <= upper:
+        return target, f"live Count {count} is outside {bounds}: planned back to {target}"
+    if count > matching:
+        return target, f"live Count {count} is more than the {matching} matching node(s) hold: planned to {target}"
+    return count, f"live Count {count} (set outside modelsched, e.g. by an autoscaler) is within {bounds}: kept"
 
 
 def _scaling_max(entry: Entry, count: int, live: Mapping[str, Any] | None) -> int | None:
@@ -128,7 +131,7 @@ def build(
         nodes = sorted(final)
         live = live_jobs.get(job_id)
         info = snap.ownership.jobs.get(job_id)
-        count, count_note = _count(entry, models[name].target, live)
+        count, count_note = _count(entry, models[name].target, models[name].matching_nodes, live)
         params = jobspec.JobParams(
             job_id=job_id, namespace=namespace, region=region, datacenters=tuple(settings.datacenters),
             node_pool=settings.node_pool, placement=placement, count=count, matching=models[name].matching_nodes,
