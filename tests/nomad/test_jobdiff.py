@@ -129,3 +129,19 @@ def test_long_values_are_cut_in_the_diff() -> None:
     after = edited(lambda j: task(j)["Config"].update(image="x" * 500))
     [line] = jobdiff.diff_lines(job(), after)
     assert line.endswith('..."') is False and line.endswith("...") and len(line) < 140
+
+
+@pytest.mark.parametrize(
+    ("version", "new"),
+    [((1, 10, 6), 5), ("1.10.6", 5), ((1, 11, 0), 1), ("2.0.6+ent", 1), (None, 1)],
+    ids=["1.10 tuple: Place is new placements", "1.10 text", "1.11: Place counts every candidate",
+         "2.0 text", "unknown: the current rule"],
+)
+def test_system_job_new_placements_follow_the_servers_counting_rule(version: Any, new: int) -> None:
+    from collections import Counter
+
+    from modelsched.drivers.nomad import dryrun
+
+    total = Counter({"Place": 5, "Ignore": 2, "InPlaceUpdate": 1, "DestructiveUpdate": 1})
+    assert dryrun.new_placements(total, "system", dryrun.version_tuple(version)) == new
+    assert dryrun.new_placements(total, "service", dryrun.version_tuple(version)) == 5

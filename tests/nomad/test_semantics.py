@@ -227,3 +227,17 @@ def test_a_pinned_model_with_no_planned_node_has_its_job_purged(nomad_sim: Any, 
     apply(drv, p)
     assert nomad_sim.job("modelsched-m") is None
     assert not make(drv, desired(entry)).has_changes
+
+
+@pytest.mark.parametrize("mode", ["spread", "bounded", "pinned bounded"])
+def test_the_server_dry_run_agrees_on_restarts_and_placements(nomad_sim: Any, gpus: Ids, mode: str) -> None:
+    entry = MODES[mode]
+    nomad_sim.alloc_healthy_delay = 0.0
+    drv = driver(nomad_sim.address, server_dry_run=True)
+    converge(drv, desired(entry))
+    p = make(drv, desired(entry.model_copy(update={"vars": {"image": "b"}})))
+    [op] = p.operations
+    # A service job replaces max_parallel (1) per evaluation; a system job counts every one.
+    batch = op.restarts if entry.spread or entry.placement == "pinned" else 1
+    assert op.restarts > 0 and f"destructiveupdate {batch}" in op.detail
+    assert not [d.message for d in p.diagnostics if "disagrees" in d.message]

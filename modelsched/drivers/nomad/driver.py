@@ -81,7 +81,7 @@ class NomadDriver:
         ops = list(got.operations)
         diags = list(plan.diagnostics) + list(got.diagnostics)
         if self.server_dry_run:
-            ops, extra = dryrun.check(self.client, plan, ops, got.ops, getattr(snap, "version", None))
+            ops, extra = dryrun.check(self.client, plan, ops, got.ops, getattr(snap, "server_version", None))
             diags += extra
         data = jobops.NomadData(query, self.conn.namespace or "", self.conn.region or "", got.ops)
         summary = plan.summary.model_copy(update={"restart": prep.restarts_total(got.ops)})

@@ -20,13 +20,16 @@ from modelsched.drivers.nomad.jobops import JobOp
 from modelsched.model.plan import Diagnostic, Operation, Plan
 
 SYSTEM_PLACE_COUNTS_ALL = (1, 11)  # Nomad version from which a system job's Place counts every candidate
+MAX_PARALLEL = 1  # api/jobs.go DefaultUpdateStrategy; jobschema admits no Update block
 
 
-def version_tuple(text: str | None) -> tuple[int, int] | None:
-    """`1.11.2` / `2.0.6+ent` -> (major, minor); None when unknown."""
-    if not text:
+def version_tuple(version: str | Sequence[int] | None) -> tuple[int, int] | None:
+    """`1.11.2` / `2.0.6+ent` / (1, 11, 2) -> (major, minor); None when unknown."""
+    if not version:
         return None
-    parts = text.lstrip("v").split(".")
+    if not isinstance(version, str):
+        return (int(version[0]), int(version[1])) if len(version) >= 2 else None
+    parts = version.lstrip("v").split(".")
     try:
         return int(parts[0]), int(parts[1].split("-")[0].split("+")[0])
     except (IndexError, ValueError):
@@ -51,9 +54,14 @@ def new_placements(total: Counter[str], job_type: str, version: tuple[int, int] 
 
 
 def check(
-    client: NomadClient, plan: Plan, ops: Sequence[Operation], jobs: Sequence[JobOp], version: str | None
+    client: NomadClient,
+    plan: Plan,
+    ops: Sequence[Operation],
+    jobs: Sequence[JobOp],
+    version: str | Sequence[int] | None,
 ) -> tuple[list[Operation], list[Diagnostic]]:
-    """Annotate each register/update operation with Nomad's counters; warn where they disagree."""
+    """Annotate each register/update operation with Nomad's counters; warn where they disagree.
+    `version`: the server's (observe reads it); unknown counts as the current rules (>= 1.11)."""
     by_id = {op.job_id: op for op in jobs}
     ver = version_tuple(version)
     diags: list[Diagnostic] = []
@@ -82,7 +90,7 @@ def check(
             diags.append(Diagnostic(level="warning", model=op.model, message=(
                 f"Nomad's plan for job {op.target} disagrees: it would place {placed} and stop "
                 f"{stopped} allocation(s); this plan adds {adds} and removes {removes}")))
-        if total["DestructiveUpdate"] != data.restarts:
+        if total["DestructiveUpdate"] != first_batch(data.restarts, str(data.job.get("Type"))):
             diags.append(Diagnostic(level="warning", model=op.model, message=(
                 f"Nomad's plan for job {op.target} disagrees: it would restart {total['DestructiveUpdate']} "
                 f"allocation(s) (destructive update); this plan restarts {data.restarts}")))
@@ -91,6 +99,14 @@ def check(
                 f"Nomad's plan for job {op.target}: group {group} cannot place all allocations: "
                 f"{placement_failure(failure)}")))
     return out, diags
+
+
+def first_batch(restarts: int, job_type: str) -> int:
+    """The destructive updates Nomad's plan counts: a service job's reconciler replaces at most
+    `max_parallel` per evaluation (the rest are `Ignore` until those are healthy:
+    reconcile_cluster.go computeDestructiveUpdates); the system scheduler counts all of them
+    (scheduler_system.go tgDestructiveUpdateCounts)."""
+    return restarts if job_type == "system" else min(restarts, MAX_PARALLEL)
 
 
 def placement_failure(metric: Any) -> str:
