@@ -106,3 +106,19 @@ def test_a_fresh_render_that_differs_names_the_job(saved: dict[str, Any]) -> Non
     other["jobs"][1]["job"]["TaskGroups"][0]["Count"] = 9
     fresh = jobops.decode(redigest(other)).ops
     assert jobops.mismatched(ops, fresh) == ["modelsched-whisper"]
+
+
+def test_apply_with_a_config_refuses_a_plan_whose_jobs_the_template_no_longer_renders(
+    nomad_sim: Any, tmp_path: Any
+) -> None:
+    nomad_sim.add_node("gpu-1", meta={"tier": "gpu"})
+    template = tmp_path / "t.nomad.json.j2"
+    body = '{"TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker", "Config": {"image": "%s"}}]}]}'
+    template.write_text(body % "a")
+    want = desired(MODELS[0])
+    drv = driver(nomad_sim.address, job_template=str(template))
+    p = make(drv, want)
+    drv.verify_config(p, want)  # unchanged: accepted
+    template.write_text(body % "b")
+    with pytest.raises(PlanFileError, match=r"job\(s\) modelsched-gpt-oss differ from the jobs the config renders"):
+        drv.verify_config(p, want)

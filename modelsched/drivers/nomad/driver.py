@@ -16,7 +16,7 @@ from modelsched.drivers.nomad import prepare as prep
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.drivers.nomad.observe import Query, Snapshot, observe
 from modelsched.drivers.nomad.template import load_template
-from modelsched.errors import DriverError, StalePlanError
+from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
 from modelsched.model.drift import stale_message
 from modelsched.model.entry import Desired
@@ -94,6 +94,20 @@ class NomadDriver:
                 "driver_data": data.to_data(),
             }
         )
+
+    def verify_config(self, plan: Plan, desired: Desired) -> None:
+        """Apply with a config source: re-render the jobs from the config (and the job template
+        as it is now) against the cluster as observed, and refuse a saved plan whose jobs differ."""
+        saved = jobops.decode(plan.driver_data)
+        observed = self.observe(desired)
+        fresh = self.prepare(plan.model_copy(update={"driver_data": None}), desired, observed)
+        differ = jobops.mismatched(saved.ops, jobops.decode(fresh.driver_data).ops)
+        if differ:
+            raise PlanFileError(
+                f"the plan's Nomad job(s) {', '.join(differ)} differ from the jobs the config renders now "
+                "(config or job template changed since the plan was made); nothing was applied: run "
+                "`modelsched plan` again"
+            )
 
     def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
         if any(d.level == "error" for d in plan.diagnostics):
