@@ -210,7 +210,7 @@ def test_a_count_outside_the_new_bounds_is_planned_back_and_the_plan_says_so(nom
     p = make(drv, desired(bounded(1, 2)))
     [op] = p.operations
     assert op.action == "update" and "~ Count: 3 => 2" in op.diff and op.restarts == 0
-    assert "live Count 3 is outside 1..2: planned back to 2" in op.detail
+    assert "live Count 3 is outside min..max 1..2: set to 2" in op.detail
     report, _ = apply(drv, p)
     assert report.ok, report.errors
     assert len(allocs(nomad_sim)) == 2

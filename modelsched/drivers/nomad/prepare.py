@@ -82,10 +82,11 @@ def _count(entry: Entry, target: int, matching: int, live: Mapping[str, Any] | N
     upper = entry.max_replicas or (group.get("Scaling") or {}).get("Max") or count
     bounds = f"{entry.min_replicas}..{upper}"
     if not entry.min_replicas <= count <= upper:
-        return target, f"live Count {count} is outside {bounds}: planned back to {target}"
+        return target, f"live Count {count} is outside min..max {bounds}: set to {target}"
     if count > matching:
-        return target, f"live Count {count} is more than the {matching} matching node(s) hold: planned to {target}"
-    return count, f"live Count {count} (set outside modelsched, e.g. by an autoscaler) is within {bounds}: kept"
+        return target, f"live Count {count} is more than the {matching} matching node(s) hold: set to {target}"
+    by = "set outside modelsched, e.g. by an autoscaler"
+    return count, f"live Count {count} ({by}) is within min..max {bounds}: kept"
 
 
 def _scaling_max(entry: Entry, count: int, live: Mapping[str, Any] | None) -> int | None:
