@@ -17,6 +17,7 @@ from typing import Any
 
 from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.nomad import apply as nomad_apply
+from modelsched.drivers.nomad import dryrun, jobops
 from modelsched.drivers.nomad import prepare as nomad_prepare
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.conncheck import check_seconds
@@ -25,10 +26,9 @@ from modelsched.drivers.nomad.observe import Query, observe, snapshot_of
 from modelsched.drivers.nomad.template import load_template
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
+from modelsched.model.drift import stale_message
 from modelsched.model.entry import Desired, NomadSettings
 from modelsched.model.plan import Plan
-
-DATA_VERSION = 1
 
 
 class NomadDriver:
@@ -75,62 +75,65 @@ class NomadDriver:
     def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
         snap = snapshot_of(observed)
         conn = snap.connection or self.conn
+        client = self._client_for(conn)
         template = load_template(self.job_template or desired.settings.nomad.job_template)
-        ops, jobs = nomad_prepare.build_all(
-            plan, desired, snap, template, namespace=conn.namespace, region=conn.region
+        query = Query.from_desired(desired, adopt=self.adopt)
+        live = nomad_prepare.live_jobs(client, snap, query.listed)
+        got = nomad_prepare.build(
+            plan, desired, snap, template, live, namespace=conn.namespace, region=conn.region
         )
         # A model the driver will not manage (its job ID is taken by a job that is not ours)
         # is left alone with the planner's warning; the other models go ahead.
-        diags = list(plan.diagnostics)
+        ops = list(got.operations)
+        diags = list(plan.diagnostics) + list(got.diagnostics)
         if self.server_dry_run:
-            ops, extra = nomad_prepare.server_dry_run(self._client_for(conn), plan, ops, jobs)
+            ops, extra = dryrun.check(client, plan, ops, got.ops, snap.server_version)
             diags += extra
-        data: dict[str, Any] = {
-            "version": DATA_VERSION,
-            "query": Query.from_desired(desired, adopt=self.adopt).to_data(),
-            "namespace": conn.namespace or "",
-            "region": conn.region or "",
-            "jobs": jobs,
-        }
+        data = jobops.NomadData(query, conn.namespace or "", conn.region or "", got.ops)
+        summary = plan.summary.model_copy(update={"restart": nomad_prepare.restarts_total(got.ops)})
         return plan.model_copy(
             update={
                 "cluster": conn.identity(),
-                "changes": nomad_prepare.annotate(plan, desired, snap.observed),
+                "changes": list(got.changes),
                 "operations": ops,
                 "diagnostics": diags,
-                "driver_data": data,
+                "summary": summary,
+                "driver_data": data.to_data(),
             }
         )
+
+    def verify_config(self, plan: Plan, desired: Desired) -> None:
+        """Apply with a config source: re-render the jobs from the config (and the job template
+        as it is now) against the cluster as observed, and refuse a saved plan whose jobs differ."""
+        saved = jobops.decode(plan.driver_data)
+        observed = self.observe(desired)
+        fresh = self.prepare(plan.model_copy(update={"driver_data": None}), desired, observed)
+        differ = jobops.mismatched(saved.ops, jobops.decode(fresh.driver_data).ops)
+        if differ:
+            raise PlanFileError(
+                f"the plan's Nomad job(s) {', '.join(differ)} differ from the jobs the config renders now "
+                "(config or job template changed since the plan was made); nothing was applied: run "
+                "`modelsched plan` again"
+            )
 
     def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
         if any(d.level == "error" for d in plan.diagnostics):
             raise DriverError("the plan has errors (see above); fix them and plan again. Nothing was applied.")
-        data = plan.driver_data
-        if not isinstance(data, dict) or data.get("version") != DATA_VERSION or "query" not in data:
-            raise PlanFileError("the plan has no Nomad driver data (made by another driver or version); plan again")
-        query = Query.from_data(data["query"])
+        data = jobops.decode(plan.driver_data)
         client = self._client_for(self._plan_connection(plan))
         progress(f"nomad: re-observing {self.conn.address}")
         try:
-            snap = snapshot_of(observe(client, query))
+            snap = snapshot_of(observe(client, data.query))
         except DriverError as exc:
             raise type(exc)(f"{exc}. Nothing was applied") from None
-        # Jobs first: a changed job also changes the fingerprint, and the message should name it.
-        jobs = dict(data.get("jobs") or {})
-        for job_id, job in sorted(jobs.items()):
-            info = snap.ownership.jobs.get(job_id)
-            if (info.modify_index if info else 0) != int(job["modify_index"]):
-                raise StalePlanError(
-                    f"Saved plan is stale: Nomad job {job_id} at {self.conn.address} changed since the plan was "
-                    f"made (modify index {info.modify_index if info else 'none: deleted'}, plan recorded "
-                    f"{job['modify_index']}); nothing was applied: run `modelsched plan` again"
-                )
-        if snap.observed.fingerprint != plan.observed_fingerprint:
-            raise StalePlanError(
-                f"Saved plan is stale: Nomad cluster at {self.conn.address} changed since the plan was made (nodes, "
-                "labels, jobs or allocations); nothing was applied: run `modelsched plan` again"
-            )
-        return nomad_apply.run(client, plan, jobs, progress, wait=self.wait, timeout=self.wait_timeout)
+        moved = []
+        for op in data.ops:
+            info = snap.ownership.jobs.get(op.job_id)
+            if (info.modify_index if info else 0) != op.modify_index:
+                moved.append(("job", op.job_id))
+        if moved or snap.observed.fingerprint != plan.observed_fingerprint:
+            raise StalePlanError(stale_message(plan.observed_nodes, snap.observed, others=moved))
+        return nomad_apply.run(client, plan, data.ops, progress, wait=self.wait, timeout=self.wait_timeout)
 
     def _plan_connection(self, plan: Plan) -> Connection:
         """The connection the plan was made for: this driver's, with the namespace and region
