@@ -3,9 +3,8 @@
 It offers only the options it uses (namespace, region, job template): no address, TLS,
 timeout or --adopt, since it never contacts Nomad.
 
-Renders in scheduler-chosen form with the planned count unknown, so a bounded job
-shows `count = min_replicas` (pinned jobs show no node yet); `plan` renders the real
-jobs into the plan file's driver data.
+The jobs come from `drivers.nomad.review` (scheduler-chosen form, planned count
+unknown); this module parses options and writes them out.
 """
 
 from __future__ import annotations
@@ -21,10 +20,7 @@ import orjson
 
 from modelsched.cli.nomad_options import render_options
 from modelsched.config.load import load_desired
-from modelsched.drivers.nomad import jobspec
-from modelsched.drivers.nomad.connection import job_scope
-from modelsched.drivers.nomad.template import load_template
-from modelsched.drivers.nomad.translate import job_id_for
+from modelsched.drivers.nomad.review import review_jobs
 from modelsched.errors import ModelschedError
 
 
@@ -69,26 +65,13 @@ def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) 
     """Render the Nomad job of every model (JSON) without contacting Nomad."""
     env = os.environ
     desired = load_desired(config, env, sys.stdin)
-    settings = desired.settings.nomad
-    template = load_template(nomad_opts.get("job_template") or settings.job_template)
-    # Written into every job: the same precedence and rules as plan's connection.
-    namespace, region = job_scope(
-        nomad_opts.get("nomad_namespace"), nomad_opts.get("nomad_region"), env=env, config=settings
+    docs = review_jobs(
+        desired,
+        env=env,
+        namespace=nomad_opts.get("nomad_namespace"),
+        region=nomad_opts.get("nomad_region"),
+        job_template=nomad_opts.get("job_template"),
     )
-    docs: list[tuple[str, dict[str, Any]]] = []
-    for entry in sorted(desired.entries, key=lambda e: e.model_name):
-        job_id = job_id_for(settings.job_name_prefix, entry.model_name)
-        params = jobspec.JobParams(
-            job_id=job_id,
-            namespace=namespace,
-            region=region,
-            datacenters=tuple(settings.datacenters),
-            node_pool=settings.node_pool,
-            placement=entry.placement or settings.placement,
-            count=entry.min_replicas,
-            matching=entry.max_replicas,
-        )
-        docs.append((job_id, jobspec.build_job(entry, template, params)))
     if out_dir is None:
         click.echo("\n".join(job_json(job) for _, job in docs))
         return

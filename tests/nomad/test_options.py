@@ -224,3 +224,25 @@ def test_declaring_the_options_does_not_import_the_nomad_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_configs_namespace_reaches_the_plan_file_and_its_apply(run: Any, nomad_sim: Any, tmp_path: Any) -> None:
+    """Through the CLI: the config's nomad.namespace is the last layer before the default;
+    the saved plan records it and `apply PLANFILE` registers there with no option given."""
+    nomad_sim.add_namespace("ml")
+    nomad_sim.add_node("gpu-1", meta={"tier": "gpu"})
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("nomad: {namespace: ml}\nmodels:\n  - {model_name: m, node_selector: {tier: gpu}, replicas: all}\n")
+    out = tmp_path / "plan.json"
+    env = {"NOMAD_ADDR": nomad_sim.address}
+    got = run("plan", "--config", str(cfg), "--driver", "nomad", "--out", str(out), env=env)
+    assert got.code == 0, got.err
+    import json
+
+    assert json.loads(out.read_text())["cluster"]["namespace"] == "ml"
+    got = run("apply", str(out), "--no-wait", env=env)
+    assert got.code == 0, got.out + got.err
+    assert nomad_sim.job("modelsched-m", namespace="ml") is not None
+    assert nomad_sim.job("modelsched-m") is None
+    got = run("apply", str(out), "--nomad-namespace", "other", env=env)
+    assert got.code == 1 and "--nomad-namespace other contradicts the plan file" in got.err
