@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import methodcaller
 from typing import Any
 
 from modelsched.errors import DriverError
@@ -118,15 +119,16 @@ _MISSING = object()
 
 
 def _well_formed(items: list[Any], fields: Mapping[str, tuple[tuple[type, ...], bool]]) -> bool:
-    """The fast check: one C-level pass per field over the whole list (10^4 node stubs
-    cost milliseconds); `_item` then finds and names the first problem, if any."""
-    if not all(type(item) is dict for item in items):
+    """The fast check: the set of types seen per field, gathered at C speed (map and
+    methodcaller: 10^4 node stubs cost a few milliseconds); `_item` then finds and names
+    the first problem, if any."""
+    if set(map(type, items)) - {dict}:
         return False
     for name, (types, required) in fields.items():
         allowed = set(types) | (set() if required else {type(_MISSING)})
-        if not all(type(item.get(name, _MISSING)) in allowed for item in items):
+        if set(map(type, map(methodcaller("get", name, _MISSING), items))) - allowed:
             return False
-        if name == "ID" and not all(item.get(name, "-") for item in items):
+        if name == "ID" and "" in set(map(methodcaller("get", name, "-"), items)):
             return False
     return True
 
