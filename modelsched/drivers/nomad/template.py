@@ -2,7 +2,8 @@
 
 Owns template lookup (--job-template > config `nomad.job_template` > the packaged
 default), the rendering context, and located errors: every problem names the template
-file and line. One sandboxed environment per process, and each template is compiled
+file and line. Rendering runs in `sandbox` (sandboxed, with a work budget per job).
+One environment per process, and each template is compiled
 once (cached by name and source): rendering 1,000 jobs compiles it once, not 1,000
 times. It does not add placement fields nor validate the job (`jobspec`).
 """
@@ -21,6 +22,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from modelsched.drivers.nomad import sandbox
 from modelsched.errors import ConfigError
 from modelsched.model.entry import Entry
 
@@ -63,9 +65,9 @@ def _finalize(value: Any) -> Any:
 
 @functools.cache
 def _environment() -> ImmutableSandboxedEnvironment:
-    # Sandboxed: a template cannot reach Python internals; StrictUndefined: a typo in a
-    # variable name is an error, not an empty string.
-    env = ImmutableSandboxedEnvironment(
+    # Sandboxed, with a work budget (`sandbox`): a template cannot reach Python internals
+    # nor run away; StrictUndefined: a typo in a variable name is an error, not "".
+    env = sandbox.BudgetedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
 
@@ -119,9 +121,20 @@ def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, 
     where = f"job template {template.name}"
     try:
         compiled = _compiled(template.name, template.source)
-        text = compiled.render(context(entry, job_id))
+        budget = sandbox.start()
+        parts = []
+        for chunk in compiled.generate(context(entry, job_id)):
+            budget.emit(chunk)
+            parts.append(chunk)
+        text = "".join(parts)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError([f"{where}:{exc.lineno}: syntax error: {exc.message}"]) from None
+    except sandbox.BudgetExceeded as exc:
+        line = _template_line(template.name)
+        at = f":{line}" if line else ""
+        raise ConfigError(
+            [f"{where}{at}: stopped: {exc} (rendering model {entry.model_name!r}); simplify the template"]
+        ) from None
     except jinja2.TemplateError as exc:
         line = _template_line(template.name)
         at = f":{line}" if line else ""
