@@ -3,11 +3,12 @@
 Modules: `connection` (the `Connection` and the one resolver of its settings),
 `conncheck` (connection values checked before any request), `transport` (the HTTP
 session: no redirects, a total deadline per request), `client` (every python-nomad
-call, typed errors), `answers` (shapes of Nomad's answers checked before use),
-`nodeindex` (selectors and job scopes matched over node stubs), `translate` (pure
-Nomad JSON -> typed data), `observe` (bounded request budget, minimum version),
-`template` + `jobspec` + `jobschema` (jobs from Jinja2 templates, placement fields,
-validation), `prepare` (operations and driver data), `apply` (check-index registers,
+call), `failures` (typed errors, the token scrubbed), `answers` (shapes of Nomad's
+answers checked before use), `nodeindex` (selectors and job scopes matched over node
+stubs), `translate` (pure Nomad JSON -> typed data), `observe` (bounded request budget,
+minimum version), `template` + `sandbox` + `jobspec` + `jobschema` (jobs from Jinja2
+templates run with a work budget, placement fields, validation), `review` (jobs for
+`render`), `prepare` (operations and driver data), `apply` (check-index registers,
 wait), `driver`.
 
 Importing this package is light: `Connection` and `NomadDriver` load on first use, so

@@ -1,12 +1,8 @@
 """The one module that talks to Nomad: every python-nomad call lives here.
 
 Owns the request for each endpoint the driver uses, TLS (verification ON unless
-skip-verify), the shape check of each answer (`answers`) and the mapping of failures to
-typed errors: `NotFoundError` for a 404 (by its status), `ConflictError` for a
-check-index conflict (Nomad's text anywhere in the body: through a client agent it is
-prefixed `rpc error: `, and Nomad's own CLI uses strings.Contains), `DriverError` for
-the rest, each naming the address and what to check. The token is scrubbed from every
-message (and the server's text) before anything is cut short. Every path segment is a
+skip-verify), JSON decoding, and that every answer is checked (`answers`) and every
+failure is a typed error with the token scrubbed (`failures`). Every path segment is a
 plain ID, so nothing can make it request another endpoint.
 
 It must not interpret Nomad data (that is `translate`) nor decide anything (driver).
@@ -14,55 +10,28 @@ It must not interpret Nomad data (that is `translate`) nor decide anything (driv
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
 
 import nomad.api  # type: ignore[import-untyped,unused-ignore]
 import nomad.api.exceptions as nexc  # type: ignore[import-untyped,unused-ignore]
 import orjson
 import requests
-import urllib3
 
 from modelsched.drivers.nomad import answers
 from modelsched.drivers.nomad.answers import Version
 from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS, Connection
+from modelsched.drivers.nomad.failures import MAX_SHOWN, ConflictError, Failures, Forbidden
 from modelsched.drivers.nomad.transport import Session
 from modelsched.errors import DriverError, NotFoundError
 
-__all__ = ["DEFAULT_ADDRESS", "ConflictError", "Connection", "Forbidden", "NomadClient", "NotFoundError"]
+__all__ = ["DEFAULT_ADDRESS", "MAX_SHOWN", "ConflictError", "Connection", "Forbidden", "NomadClient", "NotFoundError"]
 
 T = TypeVar("T")
-CONFLICT_TEXT = "Enforcing job modify index"
-MAX_SHOWN = 500  # characters of server text in a message
 # IDs that go into a URL path: job IDs are `job_name_prefix` + a sanitised model name;
 # node, allocation and evaluation IDs are UUIDs.
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,256}")
-
-
-class ConflictError(DriverError):
-    """Nomad refused a register because the job's modify index moved (check-index)."""
-
-
-class Forbidden(DriverError):
-    """Nomad refused the token (HTTP 403, recognised by its status)."""
-
-
-def _sent(exc: BaseException) -> bool:
-    """Whether a failed request may have reached the server (so a write may have been done).
-
-    Only a connection that was never made (refused, connect timeout, TLS handshake) is
-    known not to have sent anything; a read timeout or a connection dropped mid-answer
-    may come after Nomad applied the write."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        inner = getattr(reason, "reason", None)
-        return not isinstance(inner, urllib3.exceptions.ConnectTimeoutError)  # NewConnectionError derives from it
-    return isinstance(exc, requests.exceptions.Timeout)
 
 
 def _segment(value: str, what: str) -> str:
@@ -109,26 +78,11 @@ class NomadClient:
         self._evaluation = nomad.api.Evaluation(**settings)
         self._agent = nomad.api.Agent(**settings)
         self.requests_made = 0
-        token = conn.token or ""
-        # The token as a server may echo it: as sent, JSON-escaped, URL-encoded.
-        forms = {token, json.dumps(token)[1:-1], quote(token, safe=""), quote_plus(token)} if token else set()
-        self._secrets = sorted((f for f in forms if f), key=len, reverse=True)
-
-    # -- messages ----------------------------------------------------------------------
+        self.failures = Failures(conn)
 
     def scrub(self, text: str) -> str:
         """`text` without the token (in any form a server may echo it)."""
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
-
-    def _cut(self, text: str) -> str:
-        """Scrubbed first, then cut short: a token straddling the cut never leaks a prefix."""
-        text = self.scrub(text.strip())
-        return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
-
-    def _error(self, kind: type[DriverError], message: str) -> DriverError:
-        return kind(self.scrub(message))
+        return self.failures.scrub(text)
 
     # -- one request ---------------------------------------------------------------------
 
@@ -141,33 +95,12 @@ class NomadClient:
         addr = self.conn.address
         try:
             resp = fn()
-        except nexc.URLNotAuthorizedNomadException:
-            raise self._error(
-                Forbidden,
-                f"Nomad at {addr} refused {what} (HTTP 403): check NOMAD_TOKEN / the token's ACL policy "
-                f"(it needs read access to nodes and write access to jobs in namespace "
-                f"{self.conn.namespace or 'default'})",
-            ) from None
-        except nexc.URLNotFoundNomadException as exc:
-            raise self._error(
-                NotFoundError,
-                f"Nomad at {addr}: {what}: not found (HTTP 404): {self._body(exc)}; "
-                "check NOMAD_ADDR points at a Nomad HTTP API and the namespace/region exist",
-            ) from None
-        except nexc.BadRequestNomadException as exc:
-            raise self._error(DriverError, f"Nomad at {addr} rejected {what} (HTTP 400): {self._body(exc)}") from None
-        except nexc.BaseNomadException as exc:
-            raise self._map_base(what, exc, write) from None
-        except requests.RequestException as exc:  # TimeoutNomadException derives from it
-            raise self._unreachable(what, exc, write) from None
-        except (ValueError, UnicodeError) as exc:  # the request cannot be encoded (a lone surrogate): nothing sent
-            raise self._error(
-                DriverError, f"Nomad at {addr}: {what}: the request cannot be sent ({type(exc).__name__})"
-            ) from None
+        except (nexc.BaseNomadException, requests.RequestException, ValueError, UnicodeError) as exc:
+            raise self.failures.of(what, exc, write) from None
         if 300 <= resp.status_code < 400:
             # The session never follows redirects (the token would go along): say so.
-            where = self._cut(str(resp.headers.get("Location") or "?"))[:200]
-            raise self._error(
+            where = self.failures.cut(str(resp.headers.get("Location") or "?"))[:200]
+            raise self.failures.error(
                 DriverError,
                 f"Nomad at {addr} answered {what} with a redirect (HTTP {resp.status_code} to {where}); it was not "
                 "followed, so the token was not sent there: set NOMAD_ADDR to the Nomad HTTP API address itself",
@@ -177,50 +110,11 @@ class NomadClient:
             # nesting depth and integer size (a hostile answer cannot exhaust the stack).
             return orjson.loads(resp.content)
         except orjson.JSONDecodeError:  # an HTML page, a proxy, not a Nomad API
-            raise self._error(
+            raise self.failures.error(
                 DriverError,
                 f"Nomad at {addr}: {what}: the response (HTTP {resp.status_code}) is not JSON; "
                 "check NOMAD_ADDR points at the Nomad HTTP API",
             ) from None
-
-    def _unreachable(self, what: str, exc: BaseException, write: bool) -> DriverError:
-        addr, kind = self.conn.address, type(exc).__name__
-        if write and _sent(exc):
-            why = f"{kind} after {self.conn.timeout:g}s" if isinstance(exc, requests.Timeout) else kind
-            return self._error(
-                DriverError,
-                f"Nomad at {addr} did not answer {what} ({why}): it may or may not have been done; "
-                "run `modelsched plan` to see the cluster as it is now",
-            )
-        hint = "check NOMAD_ADDR / --nomad-addr and that the server is up"
-        if isinstance(exc, requests.exceptions.SSLError):
-            hint = "TLS failed: check NOMAD_CACERT / NOMAD_TLS_SERVER_NAME (or NOMAD_SKIP_VERIFY for testing only)"
-        elif isinstance(exc, requests.Timeout):
-            hint = f"no complete answer within {self.conn.timeout:g}s; raise --nomad-timeout if it is slow"
-        return self._error(DriverError, f"Nomad at {addr} is unreachable during {what} ({kind}): {hint}")
-
-    def _body(self, exc: Exception) -> str:
-        resp = getattr(exc, "nomad_resp", None)
-        text = resp.text if isinstance(resp, requests.Response) else str(resp)
-        return self._cut(text)
-
-    def _map_base(self, what: str, exc: Exception, write: bool) -> DriverError:
-        addr = self.conn.address
-        resp = getattr(exc, "nomad_resp", None)
-        # python-nomad: .nomad_resp is a Response or a requests exception (NOMAD.md).
-        if not isinstance(resp, requests.Response):
-            return self._unreachable(what, resp if isinstance(resp, BaseException) else exc, write)
-        if resp.status_code == 404:
-            return self._error(NotFoundError, f"Nomad at {addr}: {what}: not found (HTTP 404): {self._body(exc)}")
-        body = self._body(exc)
-        # Check-index conflict: HTTP 500 whose text contains Nomad's phrase anywhere.
-        if resp.status_code == 500 and CONFLICT_TEXT in resp.text:
-            return self._error(
-                ConflictError,
-                f"Nomad at {addr} refused {what}: the job changed since the plan was made ({body}); "
-                "run `modelsched plan` again",
-            )
-        return self._error(DriverError, f"Nomad at {addr} failed {what} (HTTP {resp.status_code}): {body}")
 
     def _at(self, path: str) -> str:
         """An endpoint as malformed-answer messages name it."""
@@ -231,7 +125,7 @@ class NomadClient:
         try:
             return check()
         except answers.MalformedAnswer as exc:
-            raise self._error(answers.MalformedAnswer, str(exc)) from None
+            raise self.failures.error(answers.MalformedAnswer, str(exc)) from None
 
     # -- reads -----------------------------------------------------------------------
 
