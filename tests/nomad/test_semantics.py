@@ -142,7 +142,7 @@ def test_a_count_change_is_in_place_and_restarts_nothing(nomad_sim: Any, gpus: I
     assert len(now) == 3 and all(now[n] == a for n, a in was.items())
 
 
-SCENARIOS = ["relabel", "ineligible", "drain"]
+SCENARIOS = ["relabel", "ineligible", "drain", "down"]
 MODES = {
     "spread": Entry(model_name="m", node_selector=dict(GPU), spread=True),
     "pinned spread": Entry(model_name="m", node_selector=dict(GPU), spread=True, placement="pinned"),
@@ -165,9 +165,11 @@ def test_a_node_that_stops_qualifying_converges_and_untouched_allocations_stay(
         nomad_sim.set_meta(victim, {"tier": "cpu"})
     elif scenario == "ineligible":
         nomad_sim.set_eligibility(victim, False)
-    else:
+    elif scenario == "drain":
         nomad_sim.set_drain(victim, True)
         nomad_sim.step()
+    else:
+        nomad_sim.set_status(victim, "down")
     p = make(drv, want)
     report, _ = apply(drv, p)
     assert report.ok, (report.errors, report.failed)
