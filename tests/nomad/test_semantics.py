@@ -243,3 +243,24 @@ def test_the_server_dry_run_agrees_on_restarts_and_placements(nomad_sim: Any, gp
     batch = op.restarts if entry.spread or entry.placement == "pinned" else 1
     assert op.restarts > 0 and f"destructiveupdate {batch}" in op.detail
     assert not [d.message for d in p.diagnostics if "disagrees" in d.message]
+
+
+def test_a_system_allocation_the_drainer_leaves_is_stopped_by_id(nomad_sim: Any, gpus: Ids) -> None:
+    """`-ignore-system`: the drainer never stops system allocations and a system job that does
+    not change keeps them, so only an allocation stop removes it."""
+    drv = driver(nomad_sim.address)
+    want = desired(MODES["spread"])
+    converge(drv, want)
+    was = allocs(nomad_sim)
+    victim = sorted(was)[0]
+    nomad_sim.set_drain(victim, True, ignore_system_jobs=True)
+    nomad_sim.step()
+    assert allocs(nomad_sim) == was
+    p = make(drv, want)
+    assert p.driver_data is not None
+    stops = [s["alloc_id"] for op in p.driver_data["jobs"] for s in op["stops"]]
+    assert stops == [was[victim]]
+    report, _ = apply(drv, p)
+    assert report.ok, (report.errors, report.failed)
+    assert allocs(nomad_sim) == {n: a for n, a in was.items() if n != victim}
+    assert not make(drv, want).has_changes
