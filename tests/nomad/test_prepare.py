@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from modelsched.drivers.nomad import prepare
-from modelsched.model.cluster import Node
+from modelsched.drivers.nomad import jobspec, prepare
+from modelsched.model.cluster import Node, Observed
 from modelsched.model.entry import Entry
 
 BOUNDED = Entry(model_name="m", node_selector={"tier": "gpu"}, min_replicas=2, max_replicas=4)
@@ -75,3 +75,46 @@ def test_a_node_qualifies_when_healthy_in_scope_and_matching_or_pinned(
     n: Node | None, scope: frozenset[str] | None, pinned: frozenset[str] | None, expected: bool
 ) -> None:
     assert prepare.qualifies(n, BOUNDED, scope, pinned) is expected
+
+
+def removal_on(state: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Plan a pinned spread model on n1..n3 after n1 changed to `state`: (stopped allocations, n1's note)."""
+    from modelsched.drivers.nomad import translate
+    from modelsched.drivers.nomad.observe import Snapshot
+    from modelsched.drivers.nomad.template import load_template
+    from modelsched.planner import plan as make_plan
+    from tests.nomad.flow import desired
+
+    entry = Entry(model_name="m", node_selector={"tier": "gpu"}, spread=True, placement="pinned")
+    want = desired(entry)
+    ids = [f"0000000{i}-0000-4000-8000-000000000000" for i in (1, 2, 3)]
+    nodes = [Node(id=ids[0], name="n1", labels={"tier": "gpu"}, **state)]
+    nodes += [Node(id=i, name=f"n{k}", labels={"tier": "gpu"}) for k, i in ((2, ids[1]), (3, ids[2]))]
+    allocs = [f"a000000{i}-0000-4000-8000-000000000000" for i in (1, 2, 3)]
+    observed = Observed(nodes=tuple(nodes), replicas={"m": ids}, replica_ids={"m": allocs}, fingerprint="x")
+    own = translate.Ownership(managed={"modelsched-m": "m"},
+                              jobs={"modelsched-m": translate.JobInfo("modelsched-m", "m", "system", 5, False)})
+    template = load_template(None)
+    params = dict(job_id="modelsched-m", namespace=None, region=None, datacenters=("*",), node_pool=None,
+                  placement="pinned", count=1, matching=3)
+    live = {"modelsched-m": jobspec.build_job(entry, template, jobspec.JobParams(**params, pinned_nodes=tuple(ids)))}
+    p = make_plan(want, observed, prune=False, driver="nomad", cluster={})
+    got = prepare.build(p, want, Snapshot(observed, own), template, live, namespace=None, region=None)
+    [op] = got.ops
+    assert op.kind == "update" and op.wait.gone == (allocs[0],)
+    [change] = got.changes
+    return [s.alloc_id for s in op.stops], change.note
+
+
+@pytest.mark.parametrize(
+    ("state", "stopped"),
+    [({"eligible": False}, False), ({"eligible": False, "draining": True}, True), ({"status": "down"}, True)],
+    ids=["ineligible: the job update stops it", "draining: ignored by the update, stopped by ID",
+         "down: stopped by ID"],
+)
+def test_a_pinned_removal_is_left_to_the_job_update_only_where_nomad_stops_it(
+    state: dict[str, Any], stopped: bool
+) -> None:
+    stops, note = removal_on(state)
+    assert stops == (["a0000001-0000-4000-8000-000000000000"] if stopped else [])
+    assert note == (prepare.STOP_NOTE.format(alloc="a0000001") if stopped else prepare.UPDATE_STOPS_NOTE)

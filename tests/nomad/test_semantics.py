@@ -142,7 +142,7 @@ def test_a_count_change_is_in_place_and_restarts_nothing(nomad_sim: Any, gpus: I
     assert len(now) == 3 and all(now[n] == a for n, a in was.items())
 
 
-SCENARIOS = ["relabel", "ineligible", "drain"]
+SCENARIOS = ["relabel", "ineligible", "drain", "down"]
 MODES = {
     "spread": Entry(model_name="m", node_selector=dict(GPU), spread=True),
     "pinned spread": Entry(model_name="m", node_selector=dict(GPU), spread=True, placement="pinned"),
@@ -165,9 +165,11 @@ def test_a_node_that_stops_qualifying_converges_and_untouched_allocations_stay(
         nomad_sim.set_meta(victim, {"tier": "cpu"})
     elif scenario == "ineligible":
         nomad_sim.set_eligibility(victim, False)
-    else:
+    elif scenario == "drain":
         nomad_sim.set_drain(victim, True)
         nomad_sim.step()
+    else:
+        nomad_sim.set_status(victim, "down")
     p = make(drv, want)
     report, _ = apply(drv, p)
     assert report.ok, (report.errors, report.failed)
@@ -241,3 +243,24 @@ def test_the_server_dry_run_agrees_on_restarts_and_placements(nomad_sim: Any, gp
     batch = op.restarts if entry.spread or entry.placement == "pinned" else 1
     assert op.restarts > 0 and f"destructiveupdate {batch}" in op.detail
     assert not [d.message for d in p.diagnostics if "disagrees" in d.message]
+
+
+def test_a_system_allocation_the_drainer_leaves_is_stopped_by_id(nomad_sim: Any, gpus: Ids) -> None:
+    """`-ignore-system`: the drainer never stops system allocations and a system job that does
+    not change keeps them, so only an allocation stop removes it."""
+    drv = driver(nomad_sim.address)
+    want = desired(MODES["spread"])
+    converge(drv, want)
+    was = allocs(nomad_sim)
+    victim = sorted(was)[0]
+    nomad_sim.set_drain(victim, True, ignore_system_jobs=True)
+    nomad_sim.step()
+    assert allocs(nomad_sim) == was
+    p = make(drv, want)
+    assert p.driver_data is not None
+    stops = [s["alloc_id"] for op in p.driver_data["jobs"] for s in op["stops"]]
+    assert stops == [was[victim]]
+    report, _ = apply(drv, p)
+    assert report.ok, (report.errors, report.failed)
+    assert allocs(nomad_sim) == {n: a for n, a in was.items() if n != victim}
+    assert not make(drv, want).has_changes

@@ -103,7 +103,8 @@ def differs(rendered: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
     return sorted(str(p) for kind in diff for p in diff[kind])
 
 
-def _group(job: Mapping[str, Any]) -> dict[str, Any]:
+def group_of(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's (only) task group."""
     groups = job.get("TaskGroups") or [{}]
     return groups[0] if isinstance(groups[0], dict) else {}
 
@@ -122,7 +123,7 @@ def destructive(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     """Why Nomad replaces every allocation on this update (tasksUpdated), or None (in place).
 
     `old` is the projected live job (`project`), so server defaults never count."""
-    a, b = _group(old), _group(new)
+    a, b = group_of(old), group_of(new)
     tasks_a, tasks_b = a.get("Tasks") or [], b.get("Tasks") or []
     if len(tasks_a) != len(tasks_b):
         return "number of tasks"
@@ -166,7 +167,7 @@ def _label(parts: list[str | int], job: Mapping[str, Any]) -> str:
     prefix = ""
     rest: list[str | int] = parts
     if parts[:2] == ["TaskGroups", 0]:
-        group = _group(job)
+        group = group_of(job)
         rest = parts[2:]
         if rest[:1] == ["Tasks"] and len(rest) > 1 and isinstance(rest[1], int):
             tasks = group.get("Tasks") or []

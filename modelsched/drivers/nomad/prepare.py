@@ -38,6 +38,11 @@ SCHEDULER_ADD_NOTE = "planned node; Nomad may place it on another matching node"
 SCHEDULER_REMOVE_NOTE = "Nomad stops the highest-index allocation, whichever node it is on"
 STOP_NOTE = "Nomad keeps an allocation while its job is unchanged: apply stops allocation {alloc}"
 RESCHEDULE_NOTE = "; Nomad places its replacement on a matching node"
+UPDATE_STOPS_NOTE = "the job update makes Nomad stop it: the node no longer qualifies"
+PURGE_UNPINNED = (
+    "pinned with no planned node: a pin needs at least one node ID, so the job is purged "
+    "(registered again once a node is planned)"
+)
 ROLLING = "rolling, max_parallel 1 (Nomad's default update strategy)"
 
 
@@ -75,7 +80,7 @@ def _count(entry: Entry, target: int, matching: int, live: Mapping[str, Any] | N
     (distinct_hosts); otherwise it is planned back (NOMAD.md "Scaling.Enabled")."""
     if live is None or live.get("Type") != "service" or entry.spread or live.get("Stop"):
         return target, ""
-    group = jobdiff._group(live)
+    group = jobdiff.group_of(live)
     count = group.get("Count")
     if not isinstance(count, int) or isinstance(count, bool) or count == target:
         return target, ""
@@ -93,7 +98,7 @@ def _scaling_max(entry: Entry, count: int, live: Mapping[str, Any] | None) -> in
     """Unbounded max: keep the live job's scaling max while it still covers the count."""
     if entry.max_replicas or not live or live.get("Type") != "service":
         return None
-    got = (jobdiff._group(live).get("Scaling") or {}).get("Max")
+    got = (jobdiff.group_of(live).get("Scaling") or {}).get("Max")
     return got if isinstance(got, int) and not isinstance(got, bool) and got >= max(count, 1) else None
 
 
@@ -145,7 +150,7 @@ def build(
             if info is not None:
                 ops.append(JobOp(name, job_id, "purge", info.modify_index, Wait(count=0, exact_nodes=())))
                 shown.append(Operation(model=name, target=job_id, action="purge",
-                                       detail="pinned with no planned node: no valid job pins nothing"))
+                                       detail=PURGE_UNPINNED))
             continue
         kind: Kind | None
         old = jobdiff.project(job, live) if live is not None else None
@@ -184,6 +189,7 @@ def build(
                 continue
             if system and kind == "update" and node is not None and node.status == "ready" and not node.draining:
                 gone.append(alloc)  # the new job version stops it (the node no longer qualifies)
+                notes[id(c)] = UPDATE_STOPS_NOTE
                 continue
             stops.append(AllocStop(alloc, c.node_id))
             gone.append(alloc)

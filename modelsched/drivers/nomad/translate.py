@@ -37,13 +37,15 @@ ALLOC_FILTER = (
 
 def quote(value: str) -> str:
     """A bexpr raw string literal: go-bexpr's double-quoted strings have no escapes (`\\"` is
-    a 400), a backtick raw string takes every other character as is (NOMAD.md "Nodes").
-    A value holding a backtick cannot be written at all: ConfigError naming it."""
-    if "`" in value:
-        raise ConfigError(
-            [f"node_selector {value!r}: a label key or value containing a backtick (`) cannot be matched by "
-             "a Nomad node filter; rename the label"]
-        )
+    a 400), a backtick raw string takes every other character as is (NOMAD.md "Nodes"),
+    except that Go drops carriage returns from raw strings (strconv.Unquote). A value holding
+    a backtick or a carriage return cannot be written at all: ConfigError naming it."""
+    for bad, name in (("`", "a backtick (`)"), ("\r", "a carriage return")):
+        if bad in value:
+            raise ConfigError(
+                [f"node_selector {value!r}: a label key or value containing {name} cannot be matched by a "
+                 "Nomad node filter; rename the label"]
+            )
     return "`" + value + "`"
 
 
