@@ -246,3 +246,19 @@ def test_the_configs_namespace_reaches_the_plan_file_and_its_apply(run: Any, nom
     assert nomad_sim.job("modelsched-m") is None
     got = run("apply", str(out), "--nomad-namespace", "other", env=env)
     assert got.code == 1 and "--nomad-namespace other contradicts the plan file" in got.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--nomad-timeout", "nan"], ["--nomad-timeout", "inf"], ["--nomad-timeout", "-1"], ["--timeout", "nan"],
+     ["--timeout", "-inf"], ["--timeout", "-5"]],
+    ids=["--nomad-timeout NaN", "--nomad-timeout infinity", "--nomad-timeout negative", "--timeout NaN",
+         "--timeout minus infinity", "--timeout negative"],
+)
+def test_timeouts_that_are_not_finite_non_negative_seconds_are_one_line_errors(run: Any, args: list[str]) -> None:
+    from tests.cli.conftest import EXAMPLES
+
+    got = run("apply", "--config", str(EXAMPLES / "localai-scheduling.yaml"), "--driver", "nomad",
+              "--auto-approve", *args, env={"NOMAD_ADDR": "http://127.0.0.1:9"})
+    assert got.code == 1 and args[0] in got.err, got.err
+    assert "Traceback" not in got.err and "unreachable" not in got.err
