@@ -1,33 +1,54 @@
-"""The `--nomad-*` options and building a NomadDriver from them.
+"""The `--nomad-*` options, declared here and resolved by the driver's one resolver.
 
-Precedence (DESIGN.md "CLI"): explicit option > the saved plan's cluster (when a
-plan file is applied) > NOMAD_* environment (Nomad CLI conventions) > default
-`http://127.0.0.1:4646`. An explicit option that contradicts the plan file is a
-PlanFileError naming both values. The token only ever comes from NOMAD_TOKEN: a
-command-line token would land in shell history and process listings.
+Which value wins (option, saved plan, NOMAD_* environment, the config's `nomad:`
+settings, default) is decided in `modelsched.drivers.nomad.connection.resolve` only.
+`NAMES` lists every option's dest name (the CLI refuses them with another driver).
+Declaring the options imports neither requests, python-nomad nor Jinja2: the driver
+loads in `build_nomad_driver`.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from modelsched.drivers.base import Driver
-from modelsched.drivers.nomad import Connection, NomadDriver, conncheck
-from modelsched.drivers.nomad.client import DEFAULT_ADDRESS
-from modelsched.errors import ModelschedError, PlanFileError
+from modelsched.drivers.nomad.conncheck import check_seconds
+from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS, DEFAULT_TIMEOUT, Connection, Options, resolve
+from modelsched.errors import UsageError
+from modelsched.model.entry import NomadSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
+
+class Seconds(click.ParamType[float, Any]):
+    """A finite number of seconds: NaN, infinity and negatives are usage errors (> 0, or
+    >= 0 with `zero`)."""
+
+    name = "seconds"
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        flag = param.opts[0] if param is not None and param.opts else "the value"
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        try:
+            return check_seconds(number, flag, zero=self.zero)
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+# Options that say where and how to reach Nomad (render uses none of them).
+_CONNECTION: list[tuple[str, str, dict[str, Any]]] = [
     ("--nomad-addr", "nomad_addr", {"metavar": "URL", "help": "Nomad HTTP API address. Default: NOMAD_ADDR, "
                                     f"else {DEFAULT_ADDRESS}."}),
-    ("--nomad-namespace", "nomad_namespace", {"metavar": "NS", "help": "Nomad namespace. Default: NOMAD_NAMESPACE."}),
-    ("--nomad-region", "nomad_region", {"metavar": "REGION", "help": "Nomad region. Default: NOMAD_REGION."}),
     ("--nomad-cacert", "nomad_cacert", {"metavar": "PATH", "help": "CA certificate. Default: NOMAD_CACERT."}),
     ("--nomad-capath", "nomad_capath", {"metavar": "DIR", "help": "Directory of CA certificates. "
                                         "Default: NOMAD_CAPATH."}),
@@ -38,82 +59,76 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
                                                           "the certificate against. Default: NOMAD_TLS_SERVER_NAME."}),
     ("--nomad-skip-verify", "nomad_skip_verify", {"is_flag": True, "default": None, "help": "Do not verify the "
                                                   "server certificate (testing only). Default: NOMAD_SKIP_VERIFY."}),
-    ("--nomad-timeout", "nomad_timeout", {"type": float, "metavar": "SECONDS", "help": "Per-request timeout "
-                                          "(default 10)."}),
+    ("--nomad-timeout", "nomad_timeout", {"type": Seconds(), "metavar": "SECONDS", "help": "Total time for each "
+                                          f"request to Nomad, every byte of the answer included (default "
+                                          f"{DEFAULT_TIMEOUT:g})."}),
+]
+# Options that shape the rendered jobs (render uses these).
+_JOBS: list[tuple[str, str, dict[str, Any]]] = [
+    ("--nomad-namespace", "nomad_namespace", {"metavar": "NS", "help": "Nomad namespace. Default: NOMAD_NAMESPACE, "
+                                              "else the config's nomad.namespace."}),
+    ("--nomad-region", "nomad_region", {"metavar": "REGION", "help": "Nomad region. Default: NOMAD_REGION, else "
+                                        "the config's nomad.region."}),
     ("--job-template", "job_template", {"metavar": "PATH", "help": "Jinja2 job template (overrides the config's "
                                         "nomad.job_template)."}),
+]
+_ADOPT: list[tuple[str, str, dict[str, Any]]] = [
     ("--adopt", "adopt", {"is_flag": True, "default": False, "help": "Manage existing Nomad jobs that have a "
                           "model's job name but are not modelsched's."}),
 ]
+_OPTIONS = _CONNECTION[:1] + _JOBS[:2] + _CONNECTION[1:] + _JOBS[2:] + _ADOPT
 NAMES = [name for _, name, _ in _OPTIONS]
-_TRUE = {"1", "true", "yes", "on", "t"}
+RENDER_NAMES = [name for _, name, _ in _JOBS]
 
 
-def nomad_options(f: F) -> F:
-    """Add the Nomad options; the command receives them as one `nomad_opts` dict."""
+def _decorator(options: list[tuple[str, str, dict[str, Any]]]) -> Callable[[F], F]:
+    names = [name for _, name, _ in options]
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["nomad_opts"] = {name: kwargs.pop(name, None) for name in NAMES}
-        return f(*args, **kwargs)
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["nomad_opts"] = {name: kwargs.pop(name, None) for name in names}
+            return f(*args, **kwargs)
 
-    cmd: Any = wrapper
-    for flag, name, extra in reversed(_OPTIONS):
-        extra = dict(extra)
-        extra.setdefault("default", None)
-        cmd = click.option(flag, name, **extra)(cmd)
-    return cmd  # type: ignore[no-any-return]
+        cmd: Any = wrapper
+        for flag, name, extra in reversed(options):
+            extra = dict(extra)
+            extra.setdefault("default", None)
+            cmd = click.option(flag, name, **extra)(cmd)
+        return cmd  # type: ignore[no-any-return]
+
+    return decorate
 
 
-def _pick(
-    opts: Mapping[str, Any], env: Mapping[str, str], plan_cluster: Mapping[str, str] | None, opt: str,
-    key: str | None, var: str,
-) -> str | None:
-    explicit = opts.get(opt)
-    if key is not None and plan_cluster is not None:
-        recorded = plan_cluster.get(key, "")
-        if explicit is not None and str(explicit) != recorded:
-            flag = "--" + opt.replace("_", "-")
-            raise PlanFileError(
-                f"{flag} {explicit} contradicts the plan file, which was made for {key} {recorded or '(unset)'}; "
-                "nothing was applied"
-            )
-        return recorded or None
-    if explicit is not None:
-        return str(explicit)
-    return env.get(var) or None
+nomad_options = _decorator(_OPTIONS)
+nomad_options.__doc__ = "Add every Nomad option; the command receives them as one `nomad_opts` dict."
+# `render` never contacts Nomad: only the options that shape the jobs.
+render_options = _decorator(_JOBS)
+
+
+def options_of(nomad_opts: Mapping[str, Any]) -> Options:
+    return Options(
+        address=nomad_opts.get("nomad_addr"),
+        namespace=nomad_opts.get("nomad_namespace"),
+        region=nomad_opts.get("nomad_region"),
+        cacert=nomad_opts.get("nomad_cacert"),
+        capath=nomad_opts.get("nomad_capath"),
+        client_cert=nomad_opts.get("nomad_client_cert"),
+        client_key=nomad_opts.get("nomad_client_key"),
+        tls_server_name=nomad_opts.get("nomad_tls_server_name"),
+        skip_verify=nomad_opts.get("nomad_skip_verify"),
+        timeout=nomad_opts.get("nomad_timeout"),
+    )
 
 
 def connection(
-    nomad_opts: Mapping[str, Any], *, env: Mapping[str, str], plan_cluster: Mapping[str, str] | None = None
+    nomad_opts: Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    plan_cluster: Mapping[str, str] | None = None,
+    config: NomadSettings | None = None,
 ) -> Connection:
-    def pick(opt: str, key: str | None, var: str) -> str | None:
-        return _pick(nomad_opts, env, plan_cluster, opt, key, var)
-
-    skip = nomad_opts.get("nomad_skip_verify")
-    if skip is None:
-        skip = env.get("NOMAD_SKIP_VERIFY", "").strip().lower() in _TRUE
-    timeout = nomad_opts.get("nomad_timeout")
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise ModelschedError(f"--nomad-timeout must be a number of seconds > 0 (got {timeout})")
-    address = pick("nomad_addr", "address", "NOMAD_ADDR") or DEFAULT_ADDRESS
-    if "://" not in address:
-        address = "http://" + address  # Nomad's CLI accepts host:port too
-    conn = Connection(
-        address=address.rstrip("/"),
-        token=env.get("NOMAD_TOKEN") or None,
-        namespace=pick("nomad_namespace", "namespace", "NOMAD_NAMESPACE"),
-        region=pick("nomad_region", "region", "NOMAD_REGION"),
-        cacert=pick("nomad_cacert", None, "NOMAD_CACERT"),
-        capath=pick("nomad_capath", None, "NOMAD_CAPATH"),
-        client_cert=pick("nomad_client_cert", None, "NOMAD_CLIENT_CERT"),
-        client_key=pick("nomad_client_key", None, "NOMAD_CLIENT_KEY"),
-        tls_server_name=pick("nomad_tls_server_name", None, "NOMAD_TLS_SERVER_NAME"),
-        skip_verify=bool(skip),
-        timeout=float(timeout) if timeout is not None else 10.0,
-    )
-    conncheck.check_values(conn)  # TLS files are checked when the client is built
-    return conn
+    return resolve(options_of(nomad_opts), env=env, plan_cluster=plan_cluster, config=config)
 
 
 def build_nomad_driver(
@@ -121,11 +136,17 @@ def build_nomad_driver(
     *,
     env: Mapping[str, str],
     plan_cluster: dict[str, str] | None = None,
+    config: NomadSettings | None = None,
     server_dry_run: bool = False,
     wait: bool = True,
     wait_timeout: float = 300.0,
 ) -> Driver:
-    conn = connection(nomad_opts, env=env, plan_cluster=plan_cluster)
+    """A NomadDriver. Pass the config's `nomad:` settings (`config`) when a config was
+    read, so the driver's cluster includes its namespace and region from the start."""
+    conn = connection(nomad_opts, env=env, plan_cluster=plan_cluster, config=config)
+    check_seconds(wait_timeout, "--timeout", zero=True)
+    from modelsched.drivers.nomad.driver import NomadDriver
+
     return NomadDriver(
         conn,
         job_template=nomad_opts.get("job_template"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelsched.cli.nomad_options import NAMES
-from modelsched.drivers.base import ApplyReport
+from modelsched.drivers.base import ApplyReport, WaitStatus
 from modelsched.drivers.nomad import Connection, NomadDriver
 from modelsched.model.entry import Desired, Entry, NomadSettings, Settings
 from modelsched.model.plan import Plan, dump_plan, load_plan
@@ -35,6 +35,20 @@ def make(drv: NomadDriver, want: Desired, *, prune: bool = False) -> Plan:
     return load_plan(dump_plan(p), "plan.json")
 
 
-def apply(drv: NomadDriver, p: Plan) -> tuple[ApplyReport, list[str]]:
-    lines: list[str] = []
-    return drv.apply(p, lines.append), lines
+class Recorder:
+    """A Reporter that keeps every event line and every wait snapshot."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.statuses: list[WaitStatus] = []
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(message)
+
+    def waiting(self, status: WaitStatus) -> None:
+        self.statuses.append(status)
+
+
+def apply(drv: NomadDriver, p: Plan, recorder: Recorder | None = None) -> tuple[ApplyReport, list[str]]:
+    rec = recorder or Recorder()
+    return drv.apply(p, rec), rec.lines

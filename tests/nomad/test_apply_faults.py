@@ -216,6 +216,7 @@ def test_a_job_changed_between_plan_and_apply_is_named_and_nothing_is_applied(cl
     job["Priority"] = 70
     cluster.register_job_direct(job)
     cluster.reset_requests()
-    with pytest.raises(StalePlanError, match=r"job modelsched-whisper .*changed since the plan"):
+    stale = r"Saved plan is stale: 1 job changed \(modelsched-whisper\); nothing was applied"
+    with pytest.raises(StalePlanError, match=stale):
         apply(drv, p)
     assert all(m == "GET" for m, _, _ in cluster.requests)

@@ -74,15 +74,31 @@ def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: I
     assert all(m == "GET" for m, _ in paths)
 
 
-def test_spread_follows_joins_leaves_and_relabels_by_itself(nomad_sim: Any, cluster: Ids) -> None:
-    """Scheduler-chosen spread = a system job: Nomad follows the cluster, the next plan is empty."""
+def allocs_by_node(sim: Any, job_id: str) -> dict[str, str]:
+    return {a["NodeID"]: a["ID"] for a in sim.allocations(job_id=job_id)}
+
+
+def test_spread_follows_joins_and_leaves_and_a_relabelled_node_is_stopped_by_apply(
+    nomad_sim: Any, cluster: Ids
+) -> None:
+    """Scheduler-chosen spread = a system job: Nomad places on a joining node and loses the
+    allocation of a node that left by itself; a relabelled node keeps its allocation while the
+    job is unchanged (genericAllocUpdateFn), so the plan removes it and apply stops exactly it."""
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[0])
     apply(drv, make(drv, want))
     new = nomad_sim.add_node("gpu-4", meta={"tier": "gpu"})
     nomad_sim.remove_node(cluster["gpu-1"])
     nomad_sim.set_meta(cluster["gpu-2"], {"tier": "cpu"})
-    assert nodes_of(nomad_sim, "modelsched-gpt-oss") == sorted([cluster["gpu-3"], new])
+    assert nodes_of(nomad_sim, "modelsched-gpt-oss") == sorted([cluster["gpu-2"], cluster["gpu-3"], new])
+    before = allocs_by_node(nomad_sim, "modelsched-gpt-oss")
+    p = make(drv, want)
+    assert [(c.action, c.node) for c in p.changes] == [("remove", "gpu-2")]
+    assert [op.action for op in p.operations] == ["stop"]
+    report, _ = apply(drv, p)
+    assert report.ok, report.errors
+    after = allocs_by_node(nomad_sim, "modelsched-gpt-oss")
+    assert after == {n: a for n, a in before.items() if n != cluster["gpu-2"]}
     assert not make(drv, want).has_changes
 
 
@@ -100,18 +116,18 @@ def test_node_joins_leaves_and_relabels_between_runs(nomad_sim: Any, cluster: Id
     nomad_sim.set_meta(cluster["gpu-2"], {"tier": "cpu"})
     new = nomad_sim.add_node("gpu-4", meta={"tier": "gpu"})
     p = make(drv, want)
-    if mode == "pinned spread":
+    if mode == "scheduler bounded":
+        # Nomad replaced the lost allocation on gpu-4 by itself; gpu-2 no longer matches.
+        assert [(c.action, c.node) for c in p.changes] == [("remove", "gpu-2")]
+    else:
         # Pinned: a new node gets nothing until the plan says so.
-        assert [(c.action, c.node) for c in p.changes] == [("add", "gpu-4")]
-    elif mode == "pinned bounded":
-        assert [(c.action, c.node) for c in p.changes] == [("add", "gpu-4")]
+        assert [(c.action, c.node) for c in p.changes] == [("remove", "gpu-2"), ("add", "gpu-4")]
         assert "set_contains_any" in json.dumps(p.driver_data)
+    kept = allocs_by_node(nomad_sim, "modelsched-m")[cluster["gpu-3"]]
     report, _ = apply(drv, p)
     assert report.ok, report.errors
-    if mode != "scheduler bounded":
-        assert nodes_of(nomad_sim, "modelsched-m") == sorted([cluster["gpu-3"], new])
-    else:
-        assert len(nodes_of(nomad_sim, "modelsched-m")) == 2  # only two gpu nodes are left
+    assert nodes_of(nomad_sim, "modelsched-m") == sorted([cluster["gpu-3"], new])
+    assert allocs_by_node(nomad_sim, "modelsched-m")[cluster["gpu-3"]] == kept  # untouched allocation stays
     assert not make(drv, want).has_changes
 
 
@@ -119,7 +135,7 @@ def test_saved_plan_is_refused_when_a_node_joins(nomad_sim: Any, cluster: Ids) -
     drv = driver(nomad_sim.address)
     p = make(drv, desired(*LOCALAI))
     nomad_sim.add_node("late", meta={"tier": "gpu"})
-    with pytest.raises(StalePlanError, match="changed since the plan"):
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: .*nothing was applied"):
         apply(drv, p)
     assert nomad_sim.job("modelsched-gpt-oss") is None
 
@@ -312,16 +328,21 @@ def test_no_wait_returns_after_registering(nomad_sim: Any, cluster: Ids) -> None
     assert report.ok and len(report.applied) == 3
 
 
-def test_ineligible_node_removal_is_explained_not_nudged(nomad_sim: Any, cluster: Ids) -> None:
+def test_an_allocation_nomad_keeps_on_an_ineligible_node_is_stopped_by_id(nomad_sim: Any, cluster: Ids) -> None:
     drv = driver(nomad_sim.address)
     want = desired(LOCALAI[0])
     apply(drv, make(drv, want))
+    alloc = next(a["ID"] for a in nomad_sim.allocations() if a["NodeID"] == cluster["gpu-1"])
     nomad_sim.set_eligibility(cluster["gpu-1"], False)
     p = make(drv, want)
     [change] = p.changes
     assert (change.action, change.node, change.reason) == ("remove", "gpu-1", "node_unhealthy")
-    assert change.note and "ineligible" in change.note
-    assert not p.operations  # nothing Nomad would do: no evaluation, no register
+    assert change.note == f"Nomad keeps an allocation while its job is unchanged: apply stops allocation {alloc[:8]}"
+    # The job is unchanged: no register, no evaluation; exactly that allocation is stopped.
+    assert [(op.action, op.target) for op in p.operations] == [("stop", "modelsched-gpt-oss")]
+    assert "gpu-1" in p.operations[0].detail
+    [op] = p.driver_data["jobs"]
+    assert [s["alloc_id"] for s in op["stops"]] == [alloc]
 
 
 def test_pinned_removes_from_an_ineligible_node(nomad_sim: Any, cluster: Ids) -> None:
@@ -375,6 +396,7 @@ def test_unplaceable_replicas_fail_after_the_wait_with_nomads_reasons(
 
 
 def test_config_namespace_is_used_when_nothing_else_sets_it(nomad_sim: Any, cluster: Ids) -> None:
+    nomad_sim.add_namespace("ml")
     drv = driver(nomad_sim.address)
     p = make(drv, desired(LOCALAI[0], namespace="ml"))
     assert p.cluster["namespace"] == "ml"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from modelsched.drivers.nomad import jobspec
+from modelsched.drivers.nomad import jobdiff, jobspec
 from modelsched.drivers.nomad.template import Template, load_template
 from modelsched.errors import ConfigError
 from modelsched.model.entry import Entry
@@ -90,17 +90,64 @@ def test_pinned_is_a_system_job_restricted_to_the_planned_node_ids() -> None:
     }
 
 
-def test_pinned_with_no_node_matches_nothing() -> None:
+def test_pinned_with_no_node_has_no_pin_constraint_nomad_would_refuse() -> None:
+    # An empty RTarget is refused by Nomad (Constraint.Validate); prepare purges such a job instead.
     job = build(Entry(model_name="m"), placement="pinned", pinned_nodes=())
-    assert job["Constraints"][-1] == {"LTarget": "${node.unique.id}", "RTarget": "", "Operand": "="}
+    assert all(c["LTarget"] != "${node.unique.id}" for c in job.get("Constraints") or [])
 
 
-def test_ownership_meta_and_hash() -> None:
-    job = build(Entry(model_name="m", spread=True))
-    assert job["Meta"]["modelsched_managed"] == "true" and job["Meta"]["modelsched_model"] == "m"
-    assert job["Meta"]["modelsched_spec_hash"] == jobspec.spec_hash(job)
-    other = build(Entry(model_name="m", spread=True, vars={"image": "x"}))
-    assert other["Meta"]["modelsched_spec_hash"] != job["Meta"]["modelsched_spec_hash"]
+@pytest.mark.parametrize(
+    "entry",
+    [
+        Entry(model_name="m", spread=True),
+        Entry(model_name="m", spread=True, vars={"image": "x"}),
+        Entry(model_name="m", min_replicas=1, max_replicas=0),
+        Entry(model_name="m", min_replicas=2, max_replicas=5, node_selector={"tier": "gpu"}),
+    ],
+    ids=["spread", "another image", "unbounded", "bounded with a selector"],
+)
+def test_meta_holds_only_ownership_values_that_never_change_for_a_model(entry: Entry) -> None:
+    job = build(entry, count=2, matching=4)
+    assert job["Meta"] == {"modelsched_managed": "true", "modelsched_model": "m"}
+    pinned = build(entry, placement="pinned", pinned_nodes=(NODE_A,))
+    assert pinned["Meta"] == job["Meta"]
+
+
+def test_an_empty_selector_value_is_refused_before_nomad_sees_it() -> None:
+    with pytest.raises(ConfigError, match="node_selector 'tier' has an empty value"):
+        build(Entry(model_name="m", node_selector={"tier": ""}, spread=True))
+
+
+@pytest.mark.parametrize(
+    "model", ["foo-", "bar.", "-x", "UPPER_case.name", "a" * 120, "org/model:q4"],
+)
+def test_the_default_template_gives_an_rfc1123_service_name_for_any_model_name(model: str) -> None:
+    from modelsched.drivers.nomad.jobschema import SERVICE_NAME
+    from modelsched.drivers.nomad.translate import job_id_for
+
+    job = build_job_for(model, job_id_for("modelsched-", model))
+    [service] = job["TaskGroups"][0]["Services"]
+    assert SERVICE_NAME.fullmatch(service["Name"]), service["Name"]
+
+
+def build_job_for(model: str, job_id: str) -> dict[str, object]:
+    return jobspec.build_job(Entry(model_name=model, spread=True), load_template(None),
+                             jobspec.JobParams(job_id=job_id, namespace=None, region=None, datacenters=("*",),
+                                               node_pool=None, placement="scheduler", count=1, matching=1))
+
+
+def test_a_template_service_name_nomad_would_refuse_is_a_config_error() -> None:
+    tpl = Template("svc.j2", '{"TaskGroups": [{"Name": "g", "Services": [{"Name": "bad-"}],'
+                             ' "Tasks": [{"Name": "t", "Driver": "docker"}]}]}')
+    with pytest.raises(ConfigError, match=r"svc\.j2.*Services\.0\.Name.*RFC 1123"):
+        jobspec.build_job(Entry(model_name="m", spread=True), tpl, params())
+
+
+def test_the_unbounded_scaling_max_follows_the_live_job_while_it_covers_the_count() -> None:
+    entry = Entry(model_name="m", min_replicas=1, max_replicas=0)
+    assert build(entry, count=2, matching=4)["TaskGroups"][0]["Scaling"]["Max"] == 4
+    kept = jobspec.build_job(entry, load_template(None), params(count=2, matching=9, scaling_max=4))
+    assert kept["TaskGroups"][0]["Scaling"]["Max"] == 4
 
 
 @pytest.mark.parametrize(
@@ -161,21 +208,20 @@ def test_missing_template_file_is_a_config_error(tmp_path: Path) -> None:
         load_template(str(tmp_path / "nope.j2"))
 
 
-def test_diff_ignores_server_defaults_and_our_hash() -> None:
+def test_diff_ignores_server_defaults() -> None:
     job = build(Entry(model_name="m", min_replicas=1, max_replicas=3))
     running = json.loads(json.dumps(job))
     running.update({"Priority": 50, "Region": "global", "Status": "running", "JobModifyIndex": 7})
     running["TaskGroups"][0]["RestartPolicy"] = {"Attempts": 2}
     running["TaskGroups"][0]["Tasks"][0]["Resources"]["DiskMB"] = 0
-    running["Meta"]["modelsched_spec_hash"] = "sha256:old"
-    assert jobspec.differs(job, running) == []
+    assert jobdiff.differs(job, running) == []
     running["TaskGroups"][0]["Count"] = 1
-    assert jobspec.differs(job, running) == ["root['TaskGroups'][0]['Count']"]
+    assert jobdiff.differs(job, running) == ["root['TaskGroups'][0]['Count']"]
 
 
 def test_a_stopped_job_always_differs() -> None:
     job = build(Entry(model_name="m", spread=True))
-    assert jobspec.differs(job, {**json.loads(json.dumps(job)), "Stop": True}) == ["root['Stop']"]
+    assert jobdiff.differs(job, {**json.loads(json.dumps(job)), "Stop": True}) == ["root['Stop']"]
 
 
 def test_a_selector_key_with_a_trailing_newline_is_not_a_safe_meta_key() -> None:

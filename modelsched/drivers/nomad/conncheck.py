@@ -1,73 +1,77 @@
-"""Check Nomad connection settings before any request: clear errors, never a secret echoed.
+"""Check Nomad connection values before any request: clear errors, never a secret echoed.
 
-Owns what a usable address, token, namespace, region and TLS file set look like. A
-bad value would otherwise surface as a misleading "unreachable" (an invalid URL), a
-crash (a missing CA file is an OSError inside requests), a silent downgrade (a client
-key without its certificate), a wildcard that reads every namespace (`*`), or a
-secret in the plan file and messages (credentials in NOMAD_ADDR). Pure: no I/O but
-file existence checks.
+Owns what a usable address, token, namespace, region, timeout and TLS file set look
+like. A bad value would otherwise surface as a misleading "unreachable" (an invalid
+URL), a crash (a malformed IPv6 host, a missing CA file inside requests), a silent
+downgrade (a client key without its certificate), a wildcard that reads every
+namespace (`*`), or a secret in plan files and messages (credentials or a query in
+NOMAD_ADDR). Takes plain values (no Connection: `connection` calls these), so it
+imports nothing of the driver. Pure: no I/O but file existence checks.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from modelsched.errors import ModelschedError
-
-if TYPE_CHECKING:
-    from modelsched.drivers.nomad.client import Connection
+from modelsched.errors import UsageError
 
 # Nomad's own rule for namespace names (structs.validNamespaceName); `*` (all namespaces)
 # is a list wildcard, never a place to register or purge jobs.
-_NAMESPACE = re.compile(r"^[a-zA-Z0-9-]{1,128}$")
-_REGION = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_NAMESPACE = re.compile(r"[a-zA-Z0-9-]{1,128}")
+_REGION = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # An HTTP header value we can send as is: visible ASCII, no spaces (Nomad tokens are UUIDs).
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 ADDRESS_SOURCE = "NOMAD_ADDR / --nomad-addr"
 
 
-def _shown(address: str) -> str:
-    """The address without any user info (it may hold a password)."""
-    parts = urlsplit(address)
-    if parts.username is None and parts.password is None:
-        return address
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://<credentials>@{host}{parts.path}"
+def shown_address(address: str) -> str:
+    """The address as it may be printed: never user info (it may hold a password, and
+    with `/`, `#` or `?` in the password no URL parser finds where it ends), never a
+    query or fragment (they may hold a token). Never raises, whatever the text."""
+    if "@" in address:
+        return "<an address with '@' (not shown: it may hold a password)>"
+    cut = min((i for i in (address.find("?"), address.find("#")) if i >= 0), default=len(address))
+    return address[:cut]
 
 
 def check_address(address: str) -> None:
+    """A usable http(s) URL with a host; raise UsageError naming NOMAD_ADDR otherwise."""
+    shown = shown_address(address)
+    if "@" in address:
+        raise UsageError(
+            f"Nomad address ({ADDRESS_SOURCE}) contains '@', i.e. a user name or password: it would be printed "
+            "and saved in plan files, so it is not shown here. Remove it; authenticate with NOMAD_TOKEN"
+        )
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in address):
+        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) contains spaces or control characters")
     try:
         parts = urlsplit(address)
         port = parts.port
-    except ValueError:
-        raise ModelschedError(
-            f"Nomad address {_shown(address)!r} ({ADDRESS_SOURCE}) is not a valid URL (bad host or port)"
+    except ValueError:  # "http://[::1", "http://host:port"
+        raise UsageError(
+            f"Nomad address {shown!r} ({ADDRESS_SOURCE}) is not a valid URL (malformed host or port)"
         ) from None
-    shown = _shown(address)
     if parts.scheme not in ("http", "https"):
-        raise ModelschedError(
+        raise UsageError(
             f"Nomad address {shown!r} ({ADDRESS_SOURCE}): the scheme must be http:// or https:// "
             f"(got {parts.scheme or 'none'}://; unix sockets are not supported)"
         )
     if not parts.hostname:
-        raise ModelschedError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has no host")
-    if parts.username is not None or parts.password is not None:
-        raise ModelschedError(
-            f"Nomad address {shown!r} ({ADDRESS_SOURCE}) contains a user name or password: it would be "
-            "printed and saved in plan files. Remove it; authenticate with NOMAD_TOKEN"
+        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has no host")
+    if parts.query or parts.fragment or "?" in address or "#" in address:
+        raise UsageError(
+            f"Nomad address {shown!r} ({ADDRESS_SOURCE}) must not have a query or fragment (not shown)"
         )
-    if parts.query or parts.fragment:
-        raise ModelschedError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) must not have a query or fragment")
     if port == 0:
-        raise ModelschedError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has port 0")
+        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has port 0")
 
 
 def check_namespace(namespace: str | None) -> None:
     if namespace is not None and not _NAMESPACE.fullmatch(namespace):
-        raise ModelschedError(
+        raise UsageError(
             f"Nomad namespace {namespace!r} (--nomad-namespace / NOMAD_NAMESPACE / the config's nomad.namespace) "
             "is not a Nomad namespace name (letters, digits and '-', at most 128; no '*' wildcard)"
         )
@@ -75,7 +79,7 @@ def check_namespace(namespace: str | None) -> None:
 
 def check_region(region: str | None) -> None:
     if region is not None and not _REGION.fullmatch(region):
-        raise ModelschedError(
+        raise UsageError(
             f"Nomad region {region!r} (--nomad-region / NOMAD_REGION / the config's nomad.region) "
             "is not a region name (letters, digits, '.', '_' and '-'; no '*' wildcard)"
         )
@@ -84,10 +88,20 @@ def check_region(region: str | None) -> None:
 def check_token(token: str | None) -> None:
     if token and not _TOKEN.fullmatch(token):
         # Never echo the value: it is a secret, even when malformed.
-        raise ModelschedError(
+        raise UsageError(
             "NOMAD_TOKEN contains whitespace, control or non-ASCII characters (a trailing newline from a "
             "file?); it cannot be sent as an HTTP header. Nothing was sent"
         )
+
+
+def check_seconds(value: float, source: str, *, zero: bool = False) -> float:
+    """A finite number of seconds, > 0 (>= 0 with `zero`): NaN, infinity and negatives are refused."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise UsageError(f"{source} must be a finite number of seconds (got {value})")
+    if value < 0 or (value == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise UsageError(f"{source} must be a number of seconds {bound} (got {value:g})")
+    return float(value)
 
 
 def _file(path: str | None, source: str, *, directory: bool = False) -> None:
@@ -97,29 +111,28 @@ def _file(path: str | None, source: str, *, directory: bool = False) -> None:
     ok = p.is_dir() if directory else p.is_file()
     if not ok:
         kind = "directory" if directory else "file"
-        raise ModelschedError(f"{source} {path}: no such {kind} (needed to talk TLS to Nomad)")
+        raise UsageError(f"{source} {path}: no such {kind} (needed to talk TLS to Nomad)")
 
 
-def check_values(conn: Connection) -> None:
-    """The settings' values (no file checks): raise ModelschedError naming the first bad one."""
-    check_address(conn.address)
-    check_token(conn.token)
-    check_namespace(conn.namespace)
-    check_region(conn.region)
-
-
-def check_connection(conn: Connection) -> None:
-    """Raise ModelschedError naming the first setting that cannot work."""
-    check_values(conn)
-    if conn.client_key and not conn.client_cert:
-        raise ModelschedError(
+def check_tls(
+    address: str,
+    *,
+    cacert: str | None,
+    capath: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+    skip_verify: bool,
+) -> None:
+    """The TLS files exist and make a usable set (checked when a client is built)."""
+    if client_key and not client_cert:
+        raise UsageError(
             "NOMAD_CLIENT_KEY / --nomad-client-key is set but NOMAD_CLIENT_CERT / --nomad-client-cert is not: "
             "mutual TLS needs both"
         )
-    if urlsplit(conn.address).scheme != "https":
+    if urlsplit(address).scheme != "https":
         return  # requests ignores TLS settings for http:// (so does Nomad's CLI)
-    if not conn.skip_verify:
-        _file(conn.cacert, "NOMAD_CACERT / --nomad-cacert")
-        _file(conn.capath, "NOMAD_CAPATH / --nomad-capath", directory=True)
-    _file(conn.client_cert, "NOMAD_CLIENT_CERT / --nomad-client-cert")
-    _file(conn.client_key, "NOMAD_CLIENT_KEY / --nomad-client-key")
+    if not skip_verify:
+        _file(cacert, "NOMAD_CACERT / --nomad-cacert")
+        _file(capath, "NOMAD_CAPATH / --nomad-capath", directory=True)
+    _file(client_cert, "NOMAD_CLIENT_CERT / --nomad-client-cert")
+    _file(client_key, "NOMAD_CLIENT_KEY / --nomad-client-key")

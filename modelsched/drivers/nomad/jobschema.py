@@ -7,11 +7,18 @@ Driver-specific task `Config` stays free-form. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from modelsched.errors import ConfigError
+
+# Service.ValidateName (nomad/structs/services.go), checked after interpolation.
+SERVICE_NAME = re.compile(r"(?i:[a-z0-9]|[a-z0-9][a-z0-9\-]{0,61}[a-z0-9])")  # use with fullmatch
+# Operands that need an RTarget (Constraint.Validate, nomad/structs).
+NEEDS_RTARGET = frozenset({"=", "==", "is", "!=", "not", "set_contains", "set_contains_all", "set_contains_any",
+                           "version", "semver", "regexp"})
 
 
 class _M(BaseModel):
@@ -22,6 +29,14 @@ class Constraint(_M):
     LTarget: str = ""
     RTarget: str = ""
     Operand: str
+
+    @model_validator(mode="after")
+    def _targets(self) -> Constraint:
+        if self.Operand in NEEDS_RTARGET and not self.RTarget:
+            raise ValueError(f'Operator "{self.Operand}" requires an RTarget (Nomad refuses the job)')
+        if self.Operand != "distinct_hosts" and not self.LTarget:
+            raise ValueError(f'Operator "{self.Operand}": no attribute (LTarget) provided but it is required')
+        return self
 
 
 class Port(_M):
@@ -48,6 +63,16 @@ class Check(_M):
 
 class Service(_M):
     Name: str
+
+    @field_validator("Name")
+    @classmethod
+    def _rfc1123(cls, name: str) -> str:
+        if "${" not in name and not SERVICE_NAME.fullmatch(name):
+            raise ValueError(
+                f"service name {name!r} is not valid per RFC 1123 (letters, digits and '-', not starting or "
+                "ending with '-', at most 63 characters): Nomad refuses the job"
+            )
+        return name
     PortLabel: str | None = None
     Provider: Literal["nomad", "consul"] | None = None
     Tags: list[str] | None = None

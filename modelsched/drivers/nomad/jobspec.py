@@ -13,29 +13,24 @@ Modes (NOMAD.md "Jobs"):
 - bounded, scheduler-chosen: service job, `count` = planned target, selector
   constraints, `distinct_hosts`, group `scaling {min, max}` for the autoscaler.
 - pinned (either mode): system job + `${node.unique.id}` set_contains_any the planned
-  node IDs. A service job cannot pin: a count decrease stops the highest-index
+  node IDs. With no planned node there is no valid pin (Nomad refuses an empty
+  RTarget): the job is rendered without it and prepare never registers it (it purges
+  the job instead). A service job cannot pin: a count decrease stops the highest-index
   allocation whatever its node. With a system job a constraint change is in place on
   nodes that still satisfy it, so untouched replicas keep their allocation.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from modelsched.drivers.nomad import jobschema
 from modelsched.drivers.nomad.template import Template, render_template
 from modelsched.drivers.nomad.translate import (
-    META_HASH,
     META_MANAGED,
-    META_MODE,
     META_MODEL,
     SAFE_KEY,
     STUB_KEYS,
@@ -62,6 +57,10 @@ class JobParams:
     count: int  # bounded scheduler mode: the planned target
     matching: int  # matching healthy nodes (explicit scaling max for max_replicas 0)
     pinned_nodes: tuple[str, ...] = ()
+    # Bounded scheduler mode, `max_replicas: 0` (unbounded): the scaling max to write. None:
+    # the matching-node count. Prepare passes the live job's max when it still fits, so a
+    # node joining does not rewrite the job.
+    scaling_max: int | None = None
 
 
 def unsafe_values(entry: Entry) -> list[str]:
@@ -75,6 +74,11 @@ def unsafe_values(entry: Entry) -> list[str]:
             problems.append(
                 f"model {entry.model_name!r}: node_selector key {key!r} cannot be a Nomad meta key "
                 "(letters, digits, '_', '.', '-' only)"
+            )
+        if value == "":
+            problems.append(
+                f"model {entry.model_name!r}: node_selector {key!r} has an empty value; a Nomad constraint "
+                "needs a value to compare with"
             )
         if "${" in value:
             problems.append(
@@ -92,14 +96,15 @@ def selector_constraints(selector: Mapping[str, str]) -> list[dict[str, str]]:
     return out
 
 
-def pin_constraint(node_ids: Iterable[str]) -> dict[str, str]:
+def pin_constraint(node_ids: Iterable[str]) -> dict[str, str] | None:
+    """`${node.unique.id}` set_contains_any the IDs; None for no IDs (Nomad refuses an
+    empty RTarget: `Set contains constraint requires an RTarget`)."""
     ids = sorted(set(node_ids))
     for i in ids:
         if not NODE_ID_RE.fullmatch(i):  # set_contains_any splits on commas: IDs must be plain
             raise ConfigError([f"cannot pin to node ID {i!r}: not a Nomad node ID"])
     if not ids:
-        # Nothing planned: a constraint no node meets (node IDs are never empty).
-        return {"LTarget": "${node.unique.id}", "RTarget": "", "Operand": "="}
+        return None
     return {"LTarget": "${node.unique.id}", "RTarget": ",".join(ids), "Operand": "set_contains_any"}
 
 
@@ -130,14 +135,15 @@ def build_job(entry: Entry, template: Template, p: JobParams) -> dict[str, Any]:
         else:
             job.pop(key, None)
     meta = dict(job.get("Meta") or {})
-    meta.update({META_MANAGED: "true", META_MODEL: entry.model_name, META_MODE: f"{entry.mode}/{p.placement}"})
+    meta.update({META_MANAGED: "true", META_MODEL: entry.model_name})
     constraints = list(job.get("Constraints") or []) + selector_constraints(entry.node_selector)
     group = groups[0]
     group_constraints = [c for c in group.get("Constraints") or [] if c.get("Operand") != "distinct_hosts"]
     group.pop("Scaling", None)
     if p.placement == "pinned":
-        constraints.append(pin_constraint(p.pinned_nodes))
-        meta["modelsched_pinned_nodes"] = str(len(set(p.pinned_nodes)))
+        pin = pin_constraint(p.pinned_nodes)
+        if pin is not None:
+            constraints.append(pin)
         group["Count"] = 1  # system jobs: one allocation per eligible node
     elif kind == "system":
         group["Count"] = 1
@@ -146,56 +152,15 @@ def build_job(entry: Entry, template: Template, p: JobParams) -> dict[str, Any]:
         group_constraints.append({"LTarget": "", "RTarget": "true", "Operand": "distinct_hosts"})
         # Scaling needs min <= count <= max (NOMAD.md); min above what fits is capped
         # at the count (the plan warns about the shortfall).
-        upper = entry.max_replicas or max(p.matching, p.count, 1)
-        if not entry.max_replicas:
-            meta["modelsched_scaling_max"] = f"unbounded: set to {upper} (matching nodes at plan time)"
+        upper = entry.max_replicas or p.scaling_max or max(p.matching, p.count, 1)
         group["Scaling"] = {"Min": min(entry.min_replicas, p.count), "Max": max(upper, p.count), "Enabled": True}
     group["Constraints"] = group_constraints or None
     if group["Constraints"] is None:
         del group["Constraints"]
-    job["Constraints"] = constraints
-    meta.pop(META_HASH, None)
+    if constraints:
+        job["Constraints"] = constraints
+    else:
+        job.pop("Constraints", None)  # Nomad reads an empty list back as null
     job["Meta"] = meta
     jobschema.check_job(job, template.name, entry.model_name)
-    job["Meta"][META_HASH] = spec_hash(job)
     return job
-
-
-def spec_hash(job: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of the job without the hash itself."""
-    clean = copy.deepcopy(dict(job))
-    clean["Meta"] = {k: v for k, v in (clean.get("Meta") or {}).items() if k != META_HASH}
-    blob = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def _project(ours: Any, theirs: Any) -> Any:
-    """`theirs` restricted to the shape of `ours`: server-filled defaults (fields we do not
-    emit) disappear, so only fields we render are compared."""
-    if isinstance(ours, dict):
-        if not isinstance(theirs, dict):
-            return theirs
-        return {k: _project(v, theirs[k]) for k, v in ours.items() if k in theirs}
-    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
-        return [_project(a, b) for a, b in zip(ours, theirs, strict=True)]
-    return theirs
-
-
-def differs(rendered: Mapping[str, Any], running: Mapping[str, Any]) -> list[str]:
-    """Paths where the running job differs from the rendered one (ignoring server defaults
-    and our spec hash). Empty = registering would change nothing: skip it."""
-    if running.get("Stop"):
-        return ["root['Stop']"]  # a stopped job must be registered again, whatever its spec
-    ours = dict(rendered)
-    theirs = _project(ours, dict(running))
-    diff = DeepDiff(
-        ours,
-        theirs,
-        exclude_paths=[f"root['Meta']['{META_HASH}']"],
-        ignore_order=False,
-    )
-    paths: list[str] = []
-    for kind in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
-                 "iterable_item_added", "iterable_item_removed"):
-        paths.extend(str(x) for x in diff.get(kind, []))
-    return sorted(paths)

@@ -1,23 +1,41 @@
-"""Observe a Nomad cluster within a fixed request budget.
+"""Observe a Nomad cluster within a fixed request budget, on a server new enough.
 
-Requests: `GET /v1/nodes` (1) + one filtered `GET /v1/nodes?filter=...` per distinct
-selector that uses Meta keys (node Meta is not in the stub: NOMAD.md "Nodes"; a
-`node.class`/`node.datacenter`/`node.pool`-only selector is answered from the stubs)
-+ `GET /v1/jobs?meta=true&prefix=...` (1) + `GET /v1/allocations?filter=...` (1, only
-when some job is managed). Never one request per node or per model.
+Requests: `GET /v1/agent/self` (1: the version, checked against `MIN_VERSION`; a token
+without `agent:read` gets `GET /v1/agent/members` instead) + `GET /v1/nodes` (1) + one
+filtered `GET /v1/nodes?filter=...` per distinct selector that uses Meta keys (node Meta
+is not in the stub: NOMAD.md "Nodes"; a `node.class`/`node.datacenter`/`node.pool`-only
+selector is answered from the stubs) + `GET /v1/jobs?meta=true&prefix=...` (1) +
+`GET /v1/allocations?filter=...` (1, only when some job is managed). Never one request
+per node or per model.
+
+What prepare needs besides the `Observed` (job ownership, the connection and the
+server's version) travels in `Observed.private` as a frozen `Snapshot`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
-from modelsched.drivers.nomad import translate
+from modelsched.drivers.nomad import nodeindex, translate
+from modelsched.drivers.nomad.answers import Version
 from modelsched.drivers.nomad.client import NomadClient
+from modelsched.drivers.nomad.connection import Connection
+from modelsched.errors import DriverError
 from modelsched.model.cluster import Notice, Observed
 from modelsched.model.entry import Desired
 
 Selector = tuple[tuple[str, str], ...]
+
+# Nomad 1.6.0: node pools (every rendered job names its NodePool, and a job's scope
+# reads the stubs' NodePool; older servers drop the field silently and place anywhere).
+# It also covers the job list's `meta=true` (1.5.0; without it every job looks unowned)
+# and `*` in Datacenters (1.5.0).
+MIN_VERSION: Version = (1, 6, 0)
+
+
+def version_text(version: Version) -> str:
+    return ".".join(str(v) for v in version)
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,8 @@ class Query:
 
     @classmethod
     def from_desired(cls, desired: Desired, *, adopt: bool) -> Query:
+        """Refuses (ConfigError, every model named) a selector Nomad's filter cannot express."""
+        nodeindex.check_selectors({e.model_name: e.node_selector for e in desired.entries})
         prefix = desired.settings.nomad.job_name_prefix
         listed = {e.model_name: translate.job_id_for(prefix, e.model_name) for e in desired.entries}
         sels = {tuple(sorted(e.node_selector.items())) for e in desired.entries}
@@ -69,32 +89,65 @@ class Query:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The observed state plus the Nomad details prepare and apply need."""
+    """What observe learnt besides the plain `Observed`: it travels in `Observed.private`.
+
+    `observed` is the same observation without `private` (no reference cycle);
+    `connection` is the one observe used (config defaults included) and
+    `server_version` the lowest version of the region's alive servers."""
 
     observed: Observed
     ownership: translate.Ownership
+    connection: Connection | None = None
+    server_version: Version | None = None
 
 
-def _matches(client: NomadClient, stubs: list[dict[str, object]], selectors: Iterable[Selector]) -> dict[str, set[str]]:
-    """Selector text -> IDs of nodes carrying every pair."""
+def snapshot_of(observed: Observed) -> Snapshot:
+    """The Snapshot a Nomad observe put in `observed.private` (DriverError otherwise)."""
+    snap = observed.private
+    if not isinstance(snap, Snapshot):
+        raise DriverError("internal: the observed state was not made by the Nomad driver's observe")
+    return snap
+
+
+def check_version(version: Version, address: str) -> None:
+    if version < MIN_VERSION:
+        raise DriverError(
+            f"Nomad at {address} runs version {version_text(version)}; modelsched needs Nomad "
+            f">= {version_text(MIN_VERSION)} (node pools, job Meta in the job list). Nothing was read or changed"
+        )
+
+
+def _matches(
+    client: NomadClient, stubs: list[dict[str, object]], selectors: tuple[Selector, ...]
+) -> dict[str, set[str]]:
+    """Selector text -> IDs of nodes carrying every pair: the stub fields from one index
+    of the stubs, the Meta pairs from one filtered request per distinct selector."""
+    by_stub = nodeindex.by_stub_fields(stubs, selectors)
     out: dict[str, set[str]] = {}
     for sel in selectors:
-        selector = dict(sel)
-        by_stub = {str(s["ID"]) for s in stubs if translate.stub_matches(s, selector)}
-        expr = translate.selector_filter(selector)
+        found = by_stub[sel]
+        expr = nodeindex.meta_filter(dict(sel))
         if expr is not None:
-            by_stub &= {str(n["ID"]) for n in client.nodes(expr) if "ID" in n}
-        out[repr(sel)] = by_stub
+            found = found & {str(n["ID"]) for n in client.nodes(expr)}
+        out[repr(sel)] = found
     return out
 
 
-def observe(client: NomadClient, query: Query) -> Snapshot:
-    stubs = [s for s in client.nodes() if "ID" in s]
+def observe(client: NomadClient, query: Query) -> Observed:
+    """The cluster as `query` needs it; `private` holds the Snapshot."""
+    version = client.server_version()
+    check_version(version, client.conn.address)
+    stubs = client.nodes()
     matches = _matches(client, stubs, query.selectors)
     labels: dict[str, dict[str, str]] = {}
     for sel in query.selectors:
+        pairs = dict(sel)
         for node_id in matches[repr(sel)]:
-            labels.setdefault(node_id, {}).update(sel)
+            got = labels.get(node_id)
+            if got is None:
+                labels[node_id] = dict(pairs)
+            else:
+                got.update(pairs)
     nodes = sorted(
         (translate.node_from_stub(s, labels.get(str(s["ID"]), {})) for s in stubs), key=lambda n: (n.name, n.id)
     )
@@ -117,9 +170,9 @@ def observe(client: NomadClient, query: Query) -> Snapshot:
         by_model.setdefault(model, []).append(node)
         ids.setdefault(model, []).append(alloc)
     # One pass over the nodes per distinct (pool, datacenters), shared by its models.
-    scope_of = {spec: translate.job_scope(stubs, *spec) for spec in set(query.scopes.values())}
+    scope_of = {spec: nodeindex.job_scope(stubs, *spec) for spec in set(query.scopes.values())}
     scopes = {m: scope_of[spec] for m, spec in query.scopes.items()}
-    observed = Observed(
+    plain = Observed(
         nodes=tuple(nodes),
         replicas=by_model,
         fingerprint=fp,
@@ -128,4 +181,4 @@ def observe(client: NomadClient, query: Query) -> Snapshot:
         replica_ids=ids,
         scopes={m: scope for m, scope in scopes.items() if scope is not None},
     )
-    return Snapshot(observed, ownership)
+    return replace(plain, private=Snapshot(plain, ownership, client.conn, version))

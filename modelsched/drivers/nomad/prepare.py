@@ -1,203 +1,262 @@
-"""Turn a pure per-node plan into Nomad work: rendered jobs, operations, notes, dry-run checks.
+"""Turn a pure per-node plan into Nomad work: typed job operations, display operations, notes.
 
-Decides, per listed model, whether its job must be registered (new), updated (spec
-hash differs), replaced (type change: NOMAD.md "a job's type cannot change"),
-evaluated (spec unchanged but the plan moves replicas: Nomad reconciles), or left
-alone (no request at apply); and purges owned jobs of pruned models. Everything apply
-needs goes into `plan.driver_data`, so apply never reads the config again.
+Per listed model it renders the job and compares it with the live job (read once per
+existing job: the job list has no spec, and Meta holds ownership only), then decides:
+
+- register (no job), replace (type change: NOMAD.md "a job's type cannot change"),
+  update (the job differs, ignoring server defaults), or nothing;
+- which planned removals Nomad carries out itself and which apply must stop
+  (`POST /v1/allocation/:id/stop`). Nomad keeps an allocation while its job is
+  unchanged, even on a node that no longer qualifies; on a system-job update it stops
+  allocations on ready nodes that no longer qualify (ineligible included) but ignores
+  draining ones; on a service job it picks which allocation a count decrease stops.
+  Decided from node state and the job, never from a change's display `reason`.
+- restarts (Nomad's `tasksUpdated`: `jobdiff.destructive`) and the field diff;
+- purge: pruned models, and a pinned model with no planned node (a pin needs at least
+  one node ID: Nomad refuses an empty RTarget).
+
+Everything apply needs goes into `jobops.NomadData`. Linear in nodes + replicas + changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from modelsched.drivers.nomad import jobspec
-from modelsched.drivers.nomad.client import NomadClient
+from modelsched.drivers.nomad import jobdiff, jobspec
+from modelsched.drivers.nomad.jobops import AllocStop, JobOp, Kind, Wait
 from modelsched.drivers.nomad.observe import Query, Snapshot
 from modelsched.drivers.nomad.template import Template
-from modelsched.drivers.nomad.translate import META_HASH
-from modelsched.model.cluster import Observed
+from modelsched.model.cluster import Node
 from modelsched.model.entry import Desired, Entry
-from modelsched.model.plan import Change, Diagnostic, Operation, OperationAction, Plan
+from modelsched.model.plan import Change, Diagnostic, Operation, Plan
 
 SCHEDULER_ADD_NOTE = "planned node; Nomad may place it on another matching node"
 SCHEDULER_REMOVE_NOTE = "Nomad stops the highest-index allocation, whichever node it is on"
-INELIGIBLE_NOTE = (
-    "Nomad keeps allocations on an ineligible node: drain the node, or use pinned placement, to move it"
+STOP_NOTE = "Nomad keeps an allocation while its job is unchanged: apply stops allocation {alloc}"
+RESCHEDULE_NOTE = "; Nomad places its replacement on a matching node"
+UPDATE_STOPS_NOTE = "the job update makes Nomad stop it: the node no longer qualifies"
+PURGE_UNPINNED = (
+    "pinned with no planned node: a pin needs at least one node ID, so the job is purged "
+    "(registered again once a node is planned)"
 )
-
-
-def kept_by_nomad(change: Change, observed: Observed, pinned: bool) -> bool:
-    """A removal Nomad will not carry out in scheduler-chosen mode: the replica is on a node
-    that is ready and not draining but ineligible (Nomad only stops placing new work there)."""
-    if pinned or change.action != "remove" or change.reason != "node_unhealthy":
-        return False
-    node = next((n for n in observed.nodes if n.id == change.node_id), None)
-    return node is not None and node.status == "ready" and not node.draining and not node.eligible
-
-
-def final_nodes(observed: Observed, changes: list[Change], model: str) -> list[str]:
-    """Node IDs the model runs on after the plan (kept replicas + additions)."""
-    nodes = Counter(observed.replicas.get(model, ()))
-    for c in changes:
-        if c.model == model:
-            nodes[c.node_id] += 1 if c.action == "add" else -1
-    return sorted(n for n, k in nodes.items() if k > 0)
+ROLLING = "rolling, max_parallel 1 (Nomad's default update strategy)"
 
 
 def placement_of(entry: Entry, desired: Desired) -> str:
     return entry.placement or desired.settings.nomad.placement
 
 
-def build_all(
-    plan: Plan, desired: Desired, snap: Snapshot, template: Template, *, namespace: str | None, region: str | None
-) -> tuple[list[Operation], dict[str, Any]]:
-    """Operations and per-job apply data for every model whose job apply will touch."""
+@dataclass(frozen=True)
+class Prepared:
+    ops: tuple[JobOp, ...]
+    operations: tuple[Operation, ...]
+    changes: tuple[Change, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def qualifies(node: Node | None, entry: Entry, scope: frozenset[str] | None, pinned: frozenset[str] | None) -> bool:
+    """Whether Nomad may keep/place the model on `node` under the new job."""
+    if node is None or not node.healthy or (scope is not None and node.id not in scope):
+        return False
+    if pinned is not None:
+        return node.id in pinned
+    return all(node.labels.get(k) == v for k, v in entry.node_selector.items())
+
+
+def _final(current: Sequence[str], changes: Sequence[Change]) -> Counter[str]:
+    nodes = Counter(current)
+    for c in changes:
+        nodes[c.node_id] += 1 if c.action == "add" else -1
+    return +nodes
+
+
+def _count(entry: Entry, target: int, matching: int, live: Mapping[str, Any] | None) -> tuple[int, str]:
+    """Bounded mode: a live Count moved outside modelsched (`nomad job scale`, the
+    autoscaler) stays while it is within min..max and the matching nodes can hold it
+    (distinct_hosts); otherwise it is planned back (NOMAD.md "Scaling.Enabled")."""
+    if live is None or live.get("Type") != "service" or entry.spread or live.get("Stop"):
+        return target, ""
+    group = jobdiff.group_of(live)
+    count = group.get("Count")
+    if not isinstance(count, int) or isinstance(count, bool) or count == target:
+        return target, ""
+    upper = entry.max_replicas or (group.get("Scaling") or {}).get("Max") or count
+    bounds = f"{entry.min_replicas}..{upper}"
+    if not entry.min_replicas <= count <= upper:
+        return target, f"live Count {count} is outside min..max {bounds}: set to {target}"
+    if count > matching:
+        return target, f"live Count {count} is more than the {matching} matching node(s) hold: set to {target}"
+    by = "set outside modelsched, e.g. by an autoscaler"
+    return count, f"live Count {count} ({by}) is within min..max {bounds}: kept"
+
+
+def _scaling_max(entry: Entry, count: int, live: Mapping[str, Any] | None) -> int | None:
+    """Unbounded max: keep the live job's scaling max while it still covers the count."""
+    if entry.max_replicas or not live or live.get("Type") != "service":
+        return None
+    got = (jobdiff.group_of(live).get("Scaling") or {}).get("Max")
+    return got if isinstance(got, int) and not isinstance(got, bool) and got >= max(count, 1) else None
+
+
+def build(
+    plan: Plan,
+    desired: Desired,
+    snap: Snapshot,
+    template: Template,
+    live_jobs: Mapping[str, Mapping[str, Any]],
+    *,
+    namespace: str | None,
+    region: str | None,
+) -> Prepared:
+    observed = snap.observed
     settings = desired.settings.nomad
     query = Query.from_desired(desired, adopt=False)
     models = {m.model: m for m in plan.models}
-    entries = desired.by_name()
-    changed = {
-        c.model
-        for c in plan.changes
-        if c.model not in entries
-        or not kept_by_nomad(c, snap.observed, placement_of(entries[c.model], desired) == "pinned")
-    }
-    ops: list[Operation] = []
-    jobs: dict[str, Any] = {}
+    by_node = {n.id: n for n in observed.nodes}
+    changes_of: dict[str, list[Change]] = {}
+    for c in plan.changes:
+        changes_of.setdefault(c.model, []).append(c)
+    notes: dict[int, str] = {}  # id(change) -> note
+    ops: list[JobOp] = []
+    shown: list[Operation] = []
+    diags: list[Diagnostic] = []
     for entry in sorted(desired.entries, key=lambda e: e.model_name):
         name = entry.model_name
-        if name in snap.observed.blocked or name not in models:
+        if name in observed.blocked or name not in models:
             continue
         job_id = query.listed[name]
         placement = placement_of(entry, desired)
-        nodes = final_nodes(snap.observed, plan.changes, name)
-        mp = models[name]
+        mine = changes_of.get(name, [])
+        current = list(observed.replicas.get(name, ()))
+        ids = list(observed.replica_ids.get(name, ()))
+        final = _final(current, mine)
+        nodes = sorted(final)
+        live = live_jobs.get(job_id)
+        info = snap.ownership.jobs.get(job_id)
+        count, count_note = _count(entry, models[name].target, models[name].matching_nodes, live)
         params = jobspec.JobParams(
-            job_id=job_id,
-            namespace=namespace,
-            region=region,
-            datacenters=tuple(settings.datacenters),
-            node_pool=settings.node_pool,
-            placement=placement,
-            count=mp.target,
-            matching=mp.matching_nodes,
+            job_id=job_id, namespace=namespace, region=region, datacenters=tuple(settings.datacenters),
+            node_pool=settings.node_pool, placement=placement, count=count, matching=models[name].matching_nodes,
             pinned_nodes=tuple(nodes) if placement == "pinned" else (),
+            scaling_max=_scaling_max(entry, count, live),
         )
         job = jobspec.build_job(entry, template, params)
-        info = snap.ownership.jobs.get(job_id)
-        ours = info is not None and info.model == name
-        action: OperationAction
-        if info is None:
-            action, detail = "register", f"new {job['Type']} job"
-        elif info.type != job["Type"]:
-            action, detail = "replace", f"type {info.type} -> {job['Type']}: purge, then register"
-        elif not ours:
-            action, detail = "update", "adopt: write modelsched ownership Meta"
-        elif info.spec_hash != job["Meta"][META_HASH] or info.stopped:
-            action, detail = "update", "job spec changed" if not info.stopped else "job is stopped: register it again"
-        elif name in changed:
-            action, detail = "evaluate", "spec unchanged: ask Nomad to reconcile placements"
-        else:
+        system = job["Type"] == "system"
+        if placement == "pinned" and not nodes:
+            if info is not None:
+                ops.append(JobOp(name, job_id, "purge", info.modify_index, Wait(count=0, exact_nodes=())))
+                shown.append(Operation(model=name, target=job_id, action="purge",
+                                       detail=PURGE_UNPINNED))
             continue
+        kind: Kind | None
+        old = jobdiff.project(job, live) if live is not None else None
+        if info is None:
+            kind, detail = "register", f"new {job['Type']} job"
+        elif info.type != job["Type"]:
+            kind, detail = "replace", f"type {info.type} -> {job['Type']}: purge, then register"
+        elif info.model != name:
+            kind, detail = "update", "adopt: write modelsched ownership Meta"
+        elif live is None or jobdiff.differs(job, live):
+            kind = "update"
+            detail = "job is stopped: register it again" if live and live.get("Stop") else "job changed"
+        else:
+            kind, detail = None, ""
+        # Removals: who carries each one out (from node state and the job, never the reason).
+        scope = observed.scopes.get(name)
+        on_node: dict[str, list[str]] = {}
+        for node_id, alloc in zip(current, ids, strict=False):
+            on_node.setdefault(node_id, []).append(alloc)
+        stops: list[AllocStop] = []
+        gone: list[str] = []
+        left = Counter(current)
+        for c in mine:
+            if c.action != "remove":
+                if placement == "scheduler" and not entry.spread:
+                    notes[id(c)] = SCHEDULER_ADD_NOTE
+                continue
+            node = by_node.get(c.node_id)
+            left[c.node_id] -= 1
+            allocs = on_node.get(c.node_id, [])
+            alloc = allocs[left[c.node_id]] if left[c.node_id] < len(allocs) else ""
+            if kind == "replace" or not alloc:
+                continue
+            if not system and qualifies(node, entry, scope, None):
+                notes[id(c)] = SCHEDULER_REMOVE_NOTE  # a count decrease: Nomad picks the allocation
+                continue
+            if system and kind == "update" and node is not None and node.status == "ready" and not node.draining:
+                gone.append(alloc)  # the new job version stops it (the node no longer qualifies)
+                notes[id(c)] = UPDATE_STOPS_NOTE
+                continue
+            stops.append(AllocStop(alloc, c.node_id))
+            gone.append(alloc)
+            notes[id(c)] = STOP_NOTE.format(alloc=alloc[:8]) + ("" if system else RESCHEDULE_NOTE)
+        kept = sum(min(n, final[node_id]) for node_id, n in Counter(current).items())
+        restarts, diff = 0, []
+        if kind == "replace":
+            restarts = kept
+        elif kind == "update" and old is not None:
+            diff = jobdiff.diff_lines(old, job)
+            why = jobdiff.destructive(old, job)
+            if why is not None and kept:
+                restarts = kept
+                detail += f"; destructive ({why}): {restarts} allocation(s) restart, {ROLLING}"
+            elif kept:
+                detail += "; in place: no allocation restarts"
+        if kind is None:
+            if stops:
+                kind, detail = "stop", ""
+            elif mine:
+                kind, detail = "evaluate", "job unchanged: ask Nomad to reconcile placements"
+            else:
+                continue
         if placement == "pinned":
             detail += f"; pinned to {len(nodes)} node(s)"
-        ops.append(Operation(model=name, target=job_id, action=action, detail=detail))
-        jobs[job_id] = {
-            "model": name,
-            "action": action,
-            "modify_index": info.modify_index if info else 0,
-            "job": job,
-            # What "done" means for apply's wait: pinned = exactly the planned nodes; spread =
-            # at least the planned nodes (Nomad keeps a system allocation on a node that became
-            # ineligible); bounded = the planned count, wherever Nomad put it.
-            "wait": {
-                "exact_nodes": nodes if placement == "pinned" else None,
-                "at_least_nodes": nodes if placement != "pinned" and entry.spread else None,
-                "count": len(nodes),
-            },
-        }
+        if count_note:
+            detail += f"; {count_note}"
+        if not system and not entry.max_replicas and job["TaskGroups"][0].get("Scaling"):
+            detail += f"; max_replicas 0: scaling max {job['TaskGroups'][0]['Scaling']['Max']}"
+        wait = Wait(
+            count=sum(final.values()),
+            exact_nodes=tuple(nodes) if placement == "pinned" else None,
+            at_least_nodes=tuple(nodes) if placement != "pinned" and entry.spread else None,
+            gone=tuple(sorted(gone)),
+        )
+        ops.append(JobOp(name, job_id, kind, info.modify_index if info else 0, wait,
+                         job=job if kind in ("register", "update", "replace") else None,
+                         stops=tuple(stops), restarts=restarts))
+        if kind != "stop":
+            shown.append(Operation(model=name, target=job_id, action=kind, detail=detail.lstrip("; "),
+                                   restarts=restarts, diff=diff))
+        if stops:
+            where = ", ".join(sorted({by_node[s.node_id].name if s.node_id in by_node else s.node_id for s in stops}))
+            shown.append(Operation(model=name, target=job_id, action="stop", detail=(
+                f"stop {len(stops)} allocation(s) on {where}: Nomad keeps them while the job is unchanged")))
     if plan.prune:
         listed_ids = set(query.listed.values())
         for job_id, model in sorted(snap.ownership.managed.items()):
             if job_id not in listed_ids and model not in query.listed:
                 info = snap.ownership.jobs[job_id]
-                ops.append(Operation(model=model, target=job_id, action="purge", detail="model not listed (--prune)"))
-                jobs[job_id] = {"model": model, "action": "purge", "modify_index": info.modify_index, "job": None,
-                                "wait": {"exact_nodes": [], "count": 0}}
-    return ops, jobs
+                ops.append(JobOp(model, job_id, "purge", info.modify_index, Wait(count=0, exact_nodes=())))
+                shown.append(Operation(model=model, target=job_id, action="purge", detail="model not listed (--prune)"))
+    changes = tuple(dataclasses.replace(c, note=notes[id(c)]) if id(c) in notes else c for c in plan.changes)
+    return Prepared(tuple(ops), tuple(shown), changes, tuple(diags))
 
 
-def annotate(plan: Plan, desired: Desired, observed: Observed) -> list[Change]:
-    """Scheduler-chosen mode: additions and count-driven removals say Nomad decides the node."""
-    entries = desired.by_name()
-    out = []
-    for c in plan.changes:
-        entry = entries.get(c.model)
-        if entry is not None and kept_by_nomad(c, observed, placement_of(entry, desired) == "pinned"):
-            c = dataclasses.replace(c, note=INELIGIBLE_NOTE)
-        if entry is not None and placement_of(entry, desired) == "scheduler" and not entry.spread:
-            if c.action == "add":
-                c = dataclasses.replace(c, note=SCHEDULER_ADD_NOTE)
-            elif c.reason == "max_replicas":
-                c = dataclasses.replace(c, note=SCHEDULER_REMOVE_NOTE)
-        out.append(c)
+def live_jobs(client: Any, snap: Snapshot, listed: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The full live job of every listed model that has one (one GET per existing job)."""
+    out: dict[str, dict[str, Any]] = {}
+    for model, job_id in sorted(listed.items()):
+        if job_id in snap.ownership.jobs and model not in snap.observed.blocked:
+            got = client.job(job_id)
+            if got is not None:
+                out[job_id] = got
     return out
 
 
-def server_dry_run(
-    client: NomadClient, plan: Plan, ops: list[Operation], jobs: dict[str, Any]
-) -> tuple[list[Operation], list[Diagnostic]]:
-    """Ask Nomad's plan endpoint about each registered/updated job; compare with our counts."""
-    diags: list[Diagnostic] = []
-    out: list[Operation] = []
-    for op in ops:
-        data = jobs.get(op.target)
-        if op.action not in ("register", "update") or not data or data["job"] is None:
-            if op.action == "replace":
-                op = op.model_copy(update={"detail": op.detail + "; server dry run skipped (type change)"})
-            out.append(op)
-            continue
-        resp = client.plan(data["job"])
-        updates = (resp.get("Annotations") or {}).get("DesiredTGUpdates") or {}
-        total: Counter[str] = Counter()
-        for counts in updates.values():
-            for k, v in (counts or {}).items():
-                if isinstance(v, int):
-                    total[k] += v
-        shown = ", ".join(f"{k.lower()} {total[k]}" for k in ("Place", "Stop", "InPlaceUpdate", "DestructiveUpdate",
-                                                              "Ignore", "Migrate") if total[k])
-        out.append(op.model_copy(update={"detail": f"{op.detail}; nomad plan: {shown or 'no allocation changes'}"}))
-        adds = sum(1 for c in plan.changes if c.model == op.model and c.action == "add")
-        removes = sum(1 for c in plan.changes if c.model == op.model and c.action == "remove")
-        nomad_adds = total["Place"] + total["DestructiveUpdate"] + total["Migrate"]
-        nomad_removes = total["Stop"] + total["DestructiveUpdate"] + total["Migrate"]
-        if (total["Place"], total["Stop"]) != (adds, removes) and (nomad_adds, nomad_removes) != (adds, removes):
-            diags.append(Diagnostic(level="warning", model=op.model, message=(
-                f"Nomad's plan for job {op.target} disagrees: it would place {total['Place']} and stop "
-                f"{total['Stop']} allocation(s); this plan adds {adds} and removes {removes}")))
-        for group, failure in sorted((resp.get("FailedTGAllocs") or {}).items()):
-            diags.append(Diagnostic(level="warning", model=op.model, message=(
-                f"Nomad's plan for job {op.target}: group {group} cannot place all allocations: "
-                f"{placement_failure(failure)}")))
-    return out, diags
+def restarts_total(ops: Sequence[JobOp]) -> int:
+    return sum(op.restarts for op in ops)
 
-
-def placement_failure(metric: Any) -> str:
-    """A short text for one FailedTGAllocs entry (AllocMetric)."""
-    if not isinstance(metric, dict):
-        return str(metric)
-    parts = []
-    if metric.get("NodesEvaluated") is not None:
-        parts.append(f"{metric.get('NodesEvaluated')} node(s) evaluated")
-    for key in ("ConstraintFiltered", "DimensionExhausted", "ClassFiltered"):
-        got = metric.get(key)
-        if isinstance(got, dict) and got:
-            parts.append(f"{key}: " + ", ".join(f"{k} ({v})" for k, v in sorted(got.items())))
-    if metric.get("NodesExhausted"):
-        parts.append(f"{metric['NodesExhausted']} node(s) exhausted")
-    if metric.get("CoalescedFailures"):
-        parts.append(f"{metric['CoalescedFailures']} more failure(s) coalesced")
-    return "; ".join(parts) or "no details from Nomad"

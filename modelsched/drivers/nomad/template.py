@@ -2,12 +2,17 @@
 
 Owns template lookup (--job-template > config `nomad.job_template` > the packaged
 default), the rendering context, and located errors: every problem names the template
-file and line. It does not add placement fields nor validate the job (`jobspec`).
+file and line. Rendering runs in `sandbox` (sandboxed, with a work budget per job).
+One environment per process, and each template is compiled
+once (cached by name and source): rendering 1,000 jobs compiles it once, not 1,000
+times. It does not add placement fields nor validate the job (`jobspec`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 import traceback
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +22,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from modelsched.drivers.nomad import sandbox
 from modelsched.errors import ConfigError
 from modelsched.model.entry import Entry
 
@@ -57,10 +63,11 @@ def _finalize(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
+@functools.cache
 def _environment() -> ImmutableSandboxedEnvironment:
-    # Sandboxed: a template cannot reach Python internals; StrictUndefined: a typo in a
-    # variable name is an error, not an empty string.
-    env = ImmutableSandboxedEnvironment(
+    # Sandboxed, with a work budget (`sandbox`): a template cannot reach Python internals
+    # nor run away; StrictUndefined: a typo in a variable name is an error, not "".
+    env = sandbox.BudgetedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
 
@@ -91,7 +98,7 @@ def _template_line(name: str) -> int | None:
     """The template line of the innermost frame that ran template code (Jinja rewrites
     tracebacks so template frames carry the template's file name and line)."""
     line = None
-    for frame in traceback.extract_tb(__import__("sys").exc_info()[2]):
+    for frame in traceback.extract_tb(sys.exc_info()[2]):
         if frame.filename == name:
             line = frame.lineno
     return line
@@ -101,16 +108,33 @@ def context(entry: Entry, job_id: str) -> dict[str, Any]:
     return {"model": entry.model_name, "job_id": job_id, "entry": entry.contract(), "vars": dict(entry.vars)}
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled(name: str, source: str) -> jinja2.Template:
+    """The template compiled once per (name, source); a syntax error is not cached."""
+    compiled = _environment().from_string(source)
+    compiled.filename = name  # tracebacks (and _template_line) name the template file
+    return compiled
+
+
 def render_template(template: Template, entry: Entry, job_id: str) -> dict[str, Any]:
     """Render one model's job body (a JSON object) from the template."""
-    env = _environment()
     where = f"job template {template.name}"
     try:
-        compiled = env.from_string(template.source)
-        compiled.filename = template.name
-        text = compiled.render(context(entry, job_id))
+        compiled = _compiled(template.name, template.source)
+        budget = sandbox.start()
+        parts = []
+        for chunk in compiled.generate(context(entry, job_id)):
+            budget.emit(chunk)
+            parts.append(chunk)
+        text = "".join(parts)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError([f"{where}:{exc.lineno}: syntax error: {exc.message}"]) from None
+    except sandbox.BudgetExceeded as exc:
+        line = _template_line(template.name)
+        at = f":{line}" if line else ""
+        raise ConfigError(
+            [f"{where}{at}: stopped: {exc} (rendering model {entry.model_name!r}); simplify the template"]
+        ) from None
     except jinja2.TemplateError as exc:
         line = _template_line(template.name)
         at = f":{line}" if line else ""

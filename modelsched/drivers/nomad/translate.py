@@ -8,7 +8,6 @@ a model name.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
@@ -24,10 +23,11 @@ STUB_KEYS = {"node.class": "NodeClass", "node.datacenter": "Datacenter", "node.p
 # Meta keys we accept in selectors: they end up in `${meta.<key>}`, so no `$`, braces, spaces.
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")  # use with fullmatch
 _PREFIX = re.compile(r"[A-Za-z0-9._\-]*")
+# Ownership Meta: the only Meta modelsched writes. Both values never change for a model:
+# any Meta change is a destructive update that restarts every allocation (NOMAD.md
+# "Destructive vs in-place"), so nothing that changes (spec hash, node set) goes here.
 META_MANAGED = "modelsched_managed"
 META_MODEL = "modelsched_model"
-META_HASH = "modelsched_spec_hash"
-META_MODE = "modelsched_mode"
 # Client statuses that are over (NOMAD.md "Allocations").
 TERMINAL = frozenset({"complete", "failed", "lost"})
 ALLOC_FILTER = (
@@ -35,25 +35,18 @@ ALLOC_FILTER = (
 )
 
 
-_SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
 def quote(value: str) -> str:
-    """A bexpr string literal: backslash and double quote escaped, \\n \\t \\r, other control
-    characters as a \\u escape with four hex digits (go-bexpr reads literals with Go's
-    strconv.Unquote)."""
-    out = ['"']
-    for ch in value:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    """A bexpr raw string literal: go-bexpr's double-quoted strings have no escapes (`\\"` is
+    a 400), a backtick raw string takes every other character as is (NOMAD.md "Nodes"),
+    except that Go drops carriage returns from raw strings (strconv.Unquote). A value holding
+    a backtick or a carriage return cannot be written at all: ConfigError naming it."""
+    for bad, name in (("`", "a backtick (`)"), ("\r", "a carriage return")):
+        if bad in value:
+            raise ConfigError(
+                [f"node_selector {value!r}: a label key or value containing {name} cannot be matched by a "
+                 "Nomad node filter; rename the label"]
+            )
+    return "`" + value + "`"
 
 
 def meta_pairs(selector: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -103,8 +96,28 @@ def job_pool(selector: Mapping[str, str], node_pool: str | None) -> str:
     return selector.get("node.pool") or node_pool or "all"
 
 
+def dc_matches(pattern: str, datacenter: str) -> bool:
+    """Nomad's datacenter glob (go-glob, `Node.IsInAnyDC`): only `*` is special (any run of
+    characters); `?` and `[...]` are literal."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == datacenter
+    if not datacenter.startswith(parts[0]) or not datacenter.endswith(parts[-1]):
+        return False
+    if len(datacenter) < len(parts[0]) + len(parts[-1]):
+        return False
+    pos = len(parts[0])
+    end = len(datacenter) - len(parts[-1])
+    for middle in parts[1:-1]:
+        found = datacenter.find(middle, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(middle)
+    return True
+
+
 def job_scope(stubs: Iterable[Mapping[str, Any]], pool: str, datacenters: Iterable[str]) -> frozenset[str] | None:
-    """IDs of the nodes a job in `pool` and `datacenters` (globs, NOMAD.md) can be placed
+    """IDs of the nodes a job in `pool` and `datacenters` (`*` globs, NOMAD.md) can be placed
     on at all; None when that is every node."""
     patterns = tuple(datacenters)
     if pool == "all" and "*" in patterns:
@@ -113,12 +126,13 @@ def job_scope(stubs: Iterable[Mapping[str, Any]], pool: str, datacenters: Iterab
         str(s["ID"])
         for s in stubs
         if (pool == "all" or s.get("NodePool") == pool)
-        and any(fnmatch.fnmatchcase(str(s.get("Datacenter") or ""), d) for d in patterns)
+        and any(dc_matches(d, str(s.get("Datacenter") or "")) for d in patterns)
     )
 
 
 def job_id_for(prefix: str, model: str) -> str:
-    """Job ID for a model: prefix + model, characters outside [A-Za-z0-9._-] replaced by '-'.
+    """Job ID for a model: prefix + model, characters outside [A-Za-z0-9._-] replaced by '-'
+    and runs of dots by dashes (a job ID `..` would address the parent URL path).
 
     When anything was replaced, a short hash of the model name is appended so two
     models never share a job (e.g. "a/b" and "a:b").
@@ -127,7 +141,7 @@ def job_id_for(prefix: str, model: str) -> str:
         # python-nomad puts the job ID in the URL path unescaped: `/`, `?`, `#` would reach
         # another endpoint. Model names are sanitised below; the prefix must already be safe.
         raise ConfigError([f"nomad.job_name_prefix {prefix!r}: use letters, digits, '.', '_' and '-' only"])
-    safe = re.sub(r"[^A-Za-z0-9._\-]", "-", model)
+    safe = re.sub(r"\.\.+", lambda m: "-" * len(m.group()), re.sub(r"[^A-Za-z0-9._\-]", "-", model))
     if safe != model:
         safe += "-" + hashlib.sha256(model.encode()).hexdigest()[:8]
     return prefix + safe
@@ -141,7 +155,9 @@ class JobInfo:
     model: str | None  # the model it is managed for, None when not ours
     type: str
     modify_index: int
-    spec_hash: str
+    # `nomad job stop` (Stop flag): the job must be registered again. A service job whose
+    # count is 0 has Status `dead` once its evaluations finish: that is its steady state,
+    # not a stopped job (state_store.go getJobStatus).
     stopped: bool
 
 
@@ -153,8 +169,7 @@ def job_info(stub: Mapping[str, Any]) -> JobInfo:
         model=str(meta[META_MODEL]) if ours else None,
         type=str(stub.get("Type") or "service"),
         modify_index=int(stub.get("JobModifyIndex") or 0),
-        spec_hash=str(meta.get(META_HASH, "")) if isinstance(meta, dict) else "",
-        stopped=bool(stub.get("Stop")) or stub.get("Status") == "dead",
+        stopped=bool(stub.get("Stop")),
     )
 
 
