@@ -14,7 +14,7 @@ import click
 
 from modelsched import workflow
 from modelsched.cli.commands import emit, request
-from modelsched.cli.driver_options import LOCK_TIMEOUT, NOMAD, STATE, TIMEOUT, WAIT, driver_specific
+from modelsched.cli.driver_options import LOCALAI, LOCK_TIMEOUT, NOMAD, STATE, TIMEOUT, WAIT, driver_specific
 from modelsched.cli.monitor import Monitor
 from modelsched.cli.options import (
     config_option,
@@ -64,7 +64,7 @@ def _error_report(req: workflow.Request, path: str, planfile: str | None, error:
 @target_option
 @click.option("--report", "report", metavar="FILE", help="Write what was applied, per model, as JSON to FILE.")
 @no_color_option
-@driver_specific(STATE, LOCK_TIMEOUT, WAIT, TIMEOUT, *NOMAD)
+@driver_specific(STATE, LOCK_TIMEOUT, WAIT, TIMEOUT, *NOMAD, *LOCALAI)
 @debug_option
 def apply(
     planfile: str | None,
@@ -78,14 +78,16 @@ def apply(
     state: str | None,
     lock_timeout: float | None,
     wait: bool,
-    wait_timeout: float,
+    wait_timeout: float | None,
     nomad_opts: dict[str, Any],
+    localai_opts: dict[str, Any],
     driver_flags: dict[str, tuple[str, ...]],
 ) -> None:
     """Apply a saved plan, or plan now and apply after confirmation."""
     req = request(
         config=config, driver=driver, state=state, prune=prune, targets=targets, driver_flags=driver_flags,
-        nomad_opts=nomad_opts, wait=wait, wait_timeout=wait_timeout, lock_timeout=lock_timeout,
+        nomad_opts=nomad_opts, localai_opts=localai_opts, wait=wait, wait_timeout=wait_timeout,
+        lock_timeout=lock_timeout,
     )
     monitor = Monitor.for_stream(sys.stderr, req.env)
     try:

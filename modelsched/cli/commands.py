@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from modelsched import output, workflow
-from modelsched.cli.driver_options import NOMAD, SERVER_DRY_RUN, STATE, driver_specific
+from modelsched.cli.driver_options import LOCALAI, NOMAD, SERVER_DRY_RUN, STATE, driver_specific
 from modelsched.cli.options import (
     config_option,
     debug_option,
@@ -81,7 +81,7 @@ def validate(config: str | None) -> None:
 @target_option
 @max_chars_option
 @no_color_option
-@driver_specific(STATE, SERVER_DRY_RUN, *NOMAD)
+@driver_specific(STATE, SERVER_DRY_RUN, *NOMAD, *LOCALAI)
 @debug_option
 def plan(
     config: str | None,
@@ -96,13 +96,14 @@ def plan(
     state: str | None,
     server_dry_run: bool,
     nomad_opts: dict[str, Any],
+    localai_opts: dict[str, Any],
     driver_flags: dict[str, tuple[str, ...]],
 ) -> None:
     """Show the per-node replica changes that apply would make."""
     check_max_chars(fmt, max_chars)
     req = request(
         config=config, driver=driver, state=state, prune=prune, targets=targets, driver_flags=driver_flags,
-        nomad_opts=nomad_opts, server_dry_run=bool(server_dry_run),
+        nomad_opts=nomad_opts, localai_opts=localai_opts, server_dry_run=bool(server_dry_run),
     )
 
     def show_plan(the_plan: workflow.Plan) -> None:

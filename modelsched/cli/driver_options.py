@@ -29,13 +29,15 @@ NOMAD_DEFAULT_ADDRESS = "http://127.0.0.1:4646"  # the Nomad CLI's default
 @dataclass(frozen=True)
 class DriverOption:
     """One option: its flag (or "--x/--no-x"), parameter name, the drivers it applies to,
-    click's keyword arguments, and whether its value goes into `nomad_opts`."""
+    click's keyword arguments, and the driver group whose `<group>_opts` it goes into."""
 
     flag: str
     name: str
     drivers: tuple[str, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
-    nomad_opt: bool = False
+    # A connection/job option of one driver: its value reaches the command in
+    # `<group>_opts` (`nomad_opts`, `localai_opts`) instead of as its own argument.
+    group: str = ""
 
     def shown(self, value: Any) -> str:
         """The flag as the user typed it (`--no-wait` for a false `--wait/--no-wait`)."""
@@ -80,7 +82,11 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def _nomad(flag: str, name: str, **kwargs: Any) -> DriverOption:
-    return DriverOption(flag, name, ("nomad",), kwargs, nomad_opt=True)
+    return DriverOption(flag, name, ("nomad",), kwargs, group="nomad")
+
+
+def _localai(flag: str, name: str, **kwargs: Any) -> DriverOption:
+    return DriverOption(flag, name, ("localai",), kwargs, group="localai")
 
 
 # The connection and job options of the Nomad driver; their values reach the driver as
@@ -108,6 +114,21 @@ NOMAD: tuple[DriverOption, ...] = (
 )
 NOMAD_NAMES = tuple(o.name for o in NOMAD)
 
+LOCALAI_DEFAULT_ADDRESS = "http://127.0.0.1:8080"  # LocalAI's default listen address
+# The LocalAI driver's connection options; the admin key only ever comes from LOCALAI_API_KEY.
+LOCALAI: tuple[DriverOption, ...] = (
+    _localai("--localai-addr", "localai_addr", metavar="URL",
+             help="LocalAI frontend address (distributed mode). Default: LOCALAI_ADDR, else "
+             f"{LOCALAI_DEFAULT_ADDRESS}. The admin key is read from LOCALAI_API_KEY only."),
+    _localai("--localai-cacert", "localai_cacert", metavar="PATH",
+             help="CA certificate for an https:// LocalAI. Default: LOCALAI_CACERT."),
+    _localai("--localai-skip-verify", "localai_skip_verify", is_flag=True, default=None,
+             help="Do not verify LocalAI's certificate (testing only). Default: LOCALAI_SKIP_VERIFY."),
+    _localai("--localai-timeout", "localai_timeout", type=float, metavar="SECONDS",
+             help="Deadline of each request to LocalAI."),
+)
+LOCALAI_NAMES = tuple(o.name for o in LOCALAI)
+
 STATE = DriverOption(
     "--state", "state", ("local",),
     {"metavar": "PATH", "help": "Local driver state file. Default: MODELSCHED_STATE, else ./cluster.yaml."},
@@ -122,36 +143,36 @@ SERVER_DRY_RUN = DriverOption(
     {"is_flag": True, "default": False, "help": "Nomad: also ask Nomad's plan endpoint about each changed job."},
 )
 WAIT = DriverOption(
-    "--wait/--no-wait", "wait", ("nomad",),
-    {"default": True, "help": "Nomad: wait until allocations match the plan (default: wait)."},
+    "--wait/--no-wait", "wait", ("nomad", "localai"),
+    {"default": True, "help": "Nomad, LocalAI: wait until the live placement matches the plan (default: wait)."},
 )
 TIMEOUT = DriverOption(
-    "--timeout", "wait_timeout", ("nomad",),
-    {"type": float, "default": 300.0, "metavar": "SECONDS", "callback": _positive_seconds,
-     "help": "Nomad: seconds to wait for allocations (default 300)."},
+    "--timeout", "wait_timeout", ("nomad", "localai"),
+    {"type": float, "default": None, "metavar": "SECONDS", "callback": _positive_seconds,
+     "help": "Nomad, LocalAI: seconds to wait (default: Nomad 300, LocalAI 90: two reconciler ticks)."},
 )
 
 
 def driver_specific(*options: DriverOption) -> Callable[[F], F]:
-    """Add `options` to a command. The command receives each one by name, except the Nomad
-    options, which arrive together as `nomad_opts`; and `driver_flags`: the options given
-    explicitly, each mapped to the drivers it applies to."""
+    """Add `options` to a command. The command receives each one by name, except a driver
+    group's options, which arrive together as `<group>_opts` (`nomad_opts`,
+    `localai_opts`); and `driver_flags`: the options given explicitly, each mapped to the
+    drivers it applies to."""
 
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             ctx = click.get_current_context()
             flags: dict[str, tuple[str, ...]] = {}
-            nomad_opts: dict[str, Any] = {}
+            groups: dict[str, dict[str, Any]] = {f"{o.group}_opts": {} for o in options if o.group}
             for opt in options:
-                value = kwargs.pop(opt.name) if opt.nomad_opt else kwargs[opt.name]
-                if opt.nomad_opt:
-                    nomad_opts[opt.name] = value
+                value = kwargs.pop(opt.name) if opt.group else kwargs[opt.name]
+                if opt.group:
+                    groups[f"{opt.group}_opts"][opt.name] = value
                 source = ctx.get_parameter_source(opt.name)
                 if source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
                     flags[opt.shown(value)] = opt.drivers
-            if any(opt.nomad_opt for opt in options):
-                kwargs["nomad_opts"] = nomad_opts
+            kwargs.update(groups)
             kwargs["driver_flags"] = flags
             return f(*args, **kwargs)
 

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+DRIVERS = ("local", "nomad", "localai")  # the workflow's driver names (kept equal by a test)
 
-DRIVERS = ("local", "nomad")  # the workflow's driver names (kept equal by a test)
 FORMATS = ("text", "json", "markdown", "html")
 MAX_MARKDOWN_CHARS = 60_000  # a pull-request comment holds 65,536 characters
 

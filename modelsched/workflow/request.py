@@ -21,16 +21,15 @@ from modelsched.drivers.base import ApplyReport, Driver
 from modelsched.drivers.local import LocalDriver
 from modelsched.errors import UsageError
 from modelsched.model.entry import Desired
+from modelsched.model.plan import DRIVERS as DRIVERS
 from modelsched.model.plan import Plan
-
-DRIVERS = ("local", "nomad")
 
 
 @dataclass(frozen=True)
 class Request:
     """How modelsched was called. `driver_flags` maps each driver-specific option given
-    explicitly (`--nomad-addr`) to the drivers it applies to; `nomad_opts` carries the
-    Nomad options' values by name."""
+    explicitly (`--nomad-addr`) to the drivers it applies to; `nomad_opts` and
+    `localai_opts` carry those drivers' options' values by name."""
 
     env: Mapping[str, str]
     stdin: TextIO | None = None
@@ -41,9 +40,10 @@ class Request:
     targets: tuple[str, ...] = ()
     driver_flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     nomad_opts: Mapping[str, Any] = field(default_factory=dict)
+    localai_opts: Mapping[str, Any] = field(default_factory=dict)
     server_dry_run: bool = False
     wait: bool = True
-    wait_timeout: float = 300.0
+    wait_timeout: float | None = None  # None: the driver's own default
     lock_timeout: float | None = None
 
 
@@ -115,7 +115,13 @@ def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = 
             plan_cluster=plan_cluster,
             server_dry_run=req.server_dry_run,
             wait=req.wait,
-            wait_timeout=req.wait_timeout,
+            wait_timeout=300.0 if req.wait_timeout is None else req.wait_timeout,
+        )
+    if name == "localai":
+        from modelsched.cli.localai_options import build_localai_driver
+
+        return build_localai_driver(
+            dict(req.localai_opts), env=req.env, plan_cluster=plan_cluster, wait=req.wait, wait_timeout=req.wait_timeout
         )
     raise UsageError(f"unknown driver {name!r} (expected one of: {', '.join(DRIVERS)})")
 

@@ -35,7 +35,8 @@ def test_data_in_an_error_message_cannot_drive_the_terminal(run: Run, files: tup
     r = run("plan", env={"MODELSCHED_SCHEDULING": bad})
     assert r.code == 1
     assert "\x1b" not in r.err and "\x07" not in r.err
-    assert "evil\\x1b]0;pwned\\x07" in r.err
+    # The config reader refuses the name and shows it escaped (`\u001b`), never raw.
+    assert "evil\\u001b]0;pwned\\u0007" in r.err
 
 
 def test_plan_errors_are_shown_with_the_plan_then_reported_once(run: Run, files: tuple[Path, Path]) -> None:

@@ -97,7 +97,7 @@ def test_show_renders_a_saved_plan_like_plan_did(run: Run, files: tuple[Path, Pa
     assert shown in text
     md = run("show", "p.json", "--format", "markdown").out
     assert "| Model | Node | Change | Labels | Reason |" in md
-    assert "| `llm` | `cpu-2` | ➖ remove | {tier=cpu} | node_unhealthy |" in md
+    assert "| `llm` | `cpu-2` | ➖ remove | `{tier=cpu}` | `node_unhealthy` |" in md
 
 
 @pytest.mark.parametrize(

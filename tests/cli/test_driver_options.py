@@ -55,7 +55,9 @@ def test_a_nomad_option_on_a_local_apply_changes_nothing(
     before = files[0].read_bytes()
     r = run("apply", "--config", "sched.yaml", "--auto-approve", *flag_args(flag, value))
     assert r.code == 1
-    assert f"{flag} applies to the nomad driver only, but the driver is local" in r.err
+    both = flag in ("--wait", "--no-wait", "--timeout")
+    owners = "the nomad driver and the localai driver" if both else "the nomad driver"
+    assert f"{flag} applies to {owners} only, but the driver is local" in r.err
     assert files[0].read_bytes() == before
 
 
@@ -102,11 +104,13 @@ def test_the_declarations_report_exactly_the_explicit_options() -> None:
 
     result = CliRunner().invoke(cmd, ["--no-wait", "--nomad-addr", "http://x:1", "--adopt"])
     assert result.exit_code == 0, result.output
-    assert seen["driver_flags"] == {"--no-wait": ("nomad",), "--nomad-addr": ("nomad",), "--adopt": ("nomad",)}
+    assert seen["driver_flags"] == {
+        "--no-wait": ("nomad", "localai"), "--nomad-addr": ("nomad",), "--adopt": ("nomad",)
+    }
     nomad_opts = seen["nomad_opts"]
     assert isinstance(nomad_opts, dict) and set(nomad_opts) == set(driver_options.NOMAD_NAMES)
     assert nomad_opts["nomad_addr"] == "http://x:1" and nomad_opts["adopt"] is True
-    assert seen["wait"] is False and seen["wait_timeout"] == 300.0 and seen["state"] is None
+    assert seen["wait"] is False and seen["wait_timeout"] is None and seen["state"] is None
 
 
 def test_the_cli_offers_exactly_the_workflows_drivers() -> None:

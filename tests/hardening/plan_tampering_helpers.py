@@ -77,6 +77,7 @@ def local_plan(run: Run, tmp_path: Path) -> dict[str, Any]:
     """A real local plan (adds and a pruned removal), saved as plan.json in the run's cwd."""
     (tmp_path / "cluster.yaml").write_text(CLUSTER)
     (tmp_path / "sched.yaml").write_text(CONFIG)
+    (tmp_path / "plan.json").unlink(missing_ok=True)  # a mutated one from the last example
     made = run("plan", "--config", "sched.yaml", "--prune", "--out", "plan.json")
     assert made.code == 0, made.err
     data: dict[str, Any] = json.loads((tmp_path / "plan.json").read_text())
@@ -96,6 +97,7 @@ def nomad_env(sim: Any) -> dict[str, str]:
 
 def nomad_plan(run: Run, sim: Any, tmp_path: Path) -> dict[str, Any]:
     """A real Nomad plan (registers with rendered jobs in driver_data), saved as plan.json."""
+    (tmp_path / "plan.json").unlink(missing_ok=True)  # a mutated one from the last example
     made = run("plan", "--config", NOMAD_CONFIG, "--out", "plan.json", env=nomad_env(sim))
     assert made.code == 0, made.err
     data: dict[str, Any] = json.loads((tmp_path / "plan.json").read_text())

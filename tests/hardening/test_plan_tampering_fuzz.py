@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.cli import conftest as cli_conftest
@@ -164,13 +164,7 @@ def test_the_mutations_reach_every_part_of_a_plan() -> None:
     assert json.dumps(plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="driver_data is decoded by the Nomad driver (typed, strict: job IDs = prefix + sanitised model); "
-    "today's decoder crashes on malformed data and sends a tampered job ID as a path. Remove this mark once "
-    "the driver decodes its data strictly",
-)
-@settings(FUZZ, max_examples=20, phases=[Phase.generate])  # no shrinking while it is expected to fail
+@settings(FUZZ, max_examples=20)
 @given(data=st.data())
 def test_mutated_nomad_driver_data_never_reaches_another_endpoint(
     cli: Run, tmp_path: Path, data: st.DataObject

@@ -139,9 +139,7 @@ def test_a_stale_saved_plan_is_refused_naming_what_moved(
     ids = cluster(sim)
     out = str(tmp_path / "plan.json")
     assert run("plan", "--driver", "localai", "--config", config(GPU_SPREAD), "--out", out, env=env_for(sim)).code == 0
-    saved = json.loads(Path(out).read_text())
-    if saved.get("observed_nodes") is None and move != "row":
-        pytest.xfail("plan --out does not record observed_nodes yet (workflow)")
+    assert json.loads(Path(out).read_text())["observed_nodes"]
     if move == "labels":
         sim.set_labels(ids["cpu-1"], {"tier": "gpu"})
     elif move == "row":

@@ -12,7 +12,7 @@ from modelsched.cli import localai_options
 from modelsched.cli.localai_options import DEFAULT_WAIT, build_localai_driver, connection
 from modelsched.drivers.localai import LocalAIDriver
 from modelsched.drivers.localai.client import LocalAIClient
-from tests.cli.conftest import Run
+from tests.clirun import Run
 from tests.localai.conftest import ADMIN_KEY, Ticker, env_for
 from tests.localaisim.server import LocalAISim
 
@@ -78,4 +78,5 @@ def test_a_saved_plan_uses_its_own_address_over_localai_addr(
 
 def test_localai_options_with_another_driver_are_a_usage_error(run: Run, config: Config) -> None:
     got = run("plan", "--driver", "local", "--config", config([]), "--localai-addr", "http://h:1")
-    assert got.code == 1 and "--localai-addr only applies to --driver localai (the driver is local)" in got.err
+    assert got.code == 1
+    assert "--localai-addr applies to the localai driver only, but the driver is local (from --driver)" in got.err

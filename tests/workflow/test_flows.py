@@ -194,7 +194,7 @@ def test_a_plan_file_for_a_driver_this_version_lacks_is_refused(root: Path) -> N
     workflow.plan(req(root), str(root / "p.json"))
     data = json.loads((root / "p.json").read_text())
     (root / "p.json").write_text(json.dumps({**data, "driver": "kubernetes"}))
-    with pytest.raises(PlanFileError, match="made for driver 'kubernetes', which this modelsched does not have"):
+    with pytest.raises(PlanFileError, match='driver: "kubernetes" is not a driver'):
         workflow.apply_saved(req(root, config=None), str(root / "p.json"), QUIET)
 
 
