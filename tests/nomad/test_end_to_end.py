@@ -68,7 +68,10 @@ def test_observe_request_budget_is_one_plus_selectors(nomad_sim: Any, cluster: I
     nomad_sim.reset_requests()
     drv.observe(want)
     paths = [(m, p) for m, p, _ in nomad_sim.requests]
-    # nodes + 2 Meta selectors (tier=gpu, tier=cpu; the empty one is free) + jobs + allocations
+    # At most one version check, then nodes + 2 Meta selectors (tier=gpu, tier=cpu; the empty
+    # one is free) + jobs + allocations.
+    assert paths.count(("GET", "/v1/agent/self")) <= 1
+    paths = [x for x in paths if x != ("GET", "/v1/agent/self")]
     assert len(paths) == 1 + 2 + 1 + 1, paths
     assert sum(1 for _, p in paths if p == "/v1/nodes") == 3
     assert all(m == "GET" for m, _ in paths)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelsched.drivers.nomad import jobops
 from modelsched.errors import PlanFileError
@@ -122,3 +124,70 @@ def test_apply_with_a_config_refuses_a_plan_whose_jobs_the_template_no_longer_re
     template.write_text(body % "b")
     with pytest.raises(PlanFileError, match=r"job\(s\) modelsched-gpt-oss differ from the jobs the config renders"):
         drv.verify_config(p, want)
+
+
+def _static_data() -> dict[str, Any]:
+    from modelsched.drivers.nomad import jobspec
+    from modelsched.drivers.nomad.observe import Query
+    from modelsched.drivers.nomad.template import load_template
+
+    want = desired(*MODELS)
+    job = jobspec.build_job(MODELS[0], load_template(None), jobspec.JobParams(
+        job_id="modelsched-gpt-oss", namespace=None, region=None, datacenters=("*",), node_pool=None,
+        placement="scheduler", count=1, matching=2))
+    node = "11111111-1111-4111-8111-111111111111"
+    op = jobops.JobOp("gpt-oss", "modelsched-gpt-oss", "update", 7, jobops.Wait(count=1, at_least_nodes=(node,)),
+                      job=job, stops=(jobops.AllocStop("22222222-2222-4222-8222-222222222222", node),))
+    return jobops.NomadData(Query.from_desired(want, adopt=False), "", "", (op,)).to_data()
+
+
+STATIC = _static_data()
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+PATHS = _paths(STATIC)[1:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(PATHS), value=JSON, how=st.sampled_from(["replace", "drop", "insert"]),
+       redigest_it=st.booleans())
+def test_a_mutated_plan_is_decoded_or_refused_never_an_internal_error(
+    path: tuple[Any, ...], value: Any, how: str, redigest_it: bool
+) -> None:
+    data = copy.deepcopy(STATIC)
+    parent: Any = data
+    for p in path[:-1]:
+        parent = parent[p]
+    last = path[-1]
+    if how == "replace":
+        parent[last] = value
+    elif how == "drop":
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent[f"extra-{last}"] = value
+    else:
+        parent.insert(last, value)
+    if redigest_it and isinstance(data.get("jobs"), list):
+        data["jobs_digest"] = jobops.digest(data["jobs"])
+    try:
+        got = jobops.decode(data)
+    except PlanFileError:
+        return
+    for op in got.ops:  # whatever passed is a plain, safe request target
+        assert op.job_id == "modelsched-" + op.model and "/" not in op.job_id
+        assert all(jobops.PLAIN_ID.fullmatch(s.alloc_id) for s in op.stops)

@@ -98,3 +98,50 @@ def test_ctrl_c_while_waiting_stops_the_wait_and_keeps_the_status(nomad_sim: Any
     assert {c.model for c in report.not_attempted} == {"a"}
     assert report.status is not None and report.status.models[0].pending == 2
     assert nomad_sim.job("modelsched-a") is not None  # what was sent stays sent
+
+
+def alloc(node: str, status: str = "running", version: int = 2, alloc_id: str = "") -> dict[str, Any]:
+    return {"ID": alloc_id or f"alloc-{node}-{status}", "JobID": "modelsched-m", "NodeID": node,
+            "ClientStatus": status, "JobVersion": version}
+
+
+def watch(version: int | None = None, **wait: Any) -> Any:
+    from modelsched.drivers.nomad.jobops import JobOp, Wait
+    from modelsched.drivers.nomad.waiting import Watch
+
+    return Watch(JobOp("m", "modelsched-m", "update", 1, Wait(**wait)), None, version)
+
+
+@pytest.mark.parametrize(
+    ("wait", "allocs", "version", "ok"),
+    [
+        ({"count": 2, "exact_nodes": ("A", "B")}, [alloc("A"), alloc("B")], None, True),
+        ({"count": 2, "exact_nodes": ("A", "B")}, [alloc("A"), alloc("B"), alloc("C")], None, False),
+        ({"count": 2, "exact_nodes": ("A", "B")}, [alloc("A"), alloc("B"), alloc("C", "pending")], None, False),
+        ({"count": 2, "exact_nodes": ("A", "B")}, [alloc("A"), alloc("B", "pending")], None, False),
+        ({"count": 1, "at_least_nodes": ("A",)}, [alloc("A"), alloc("B")], None, True),
+        ({"count": 2, "at_least_nodes": ("A", "B")}, [alloc("A")], None, False),
+        ({"count": 2}, [alloc("A"), alloc("B")], None, True),
+        ({"count": 2}, [alloc("A"), alloc("B"), alloc("C")], None, False),
+        ({"count": 2}, [alloc("A"), alloc("B"), alloc("C", "pending")], None, False),
+        ({"count": 2}, [alloc("A"), alloc("B"), alloc("C", "complete")], None, True),
+        ({"count": 2, "gone": ("old",)}, [alloc("A"), alloc("B", alloc_id="old")], None, False),
+        ({"count": 2}, [alloc("A"), alloc("B", version=1)], 2, False),
+        ({"count": 2}, [alloc("A", version=3), alloc("B", version=2)], 2, True),
+        ({"count": 1, "at_least_nodes": ("A",)}, [alloc("A"), alloc("B", version=1)], 2, False),
+    ],
+    ids=["exact nodes", "exact: one node too many", "exact: an extra pending allocation", "exact: one still pending",
+         "at least: more nodes are fine", "at least: one missing", "count", "count: one too many",
+         "count: an extra pending allocation", "count: terminal allocations do not count",
+         "an allocation the plan stops still runs", "a destructive update: one still on the old version",
+         "a destructive update: all on the new version or later", "spread: an old version left on another node"],
+)
+def test_a_model_matches_its_plan_exactly_when(wait: dict[str, Any], allocs: list[dict[str, Any]],
+                                                 version: int | None, ok: bool) -> None:
+    from modelsched.drivers.nomad.waiting import progress_of
+
+    others = [dict(alloc("A"), JobID="modelsched-other", ID="x")]
+    prog, matched = progress_of(watch(version, **wait), allocs + others)
+    assert matched is ok
+    assert prog.running == sum(1 for a in allocs if a["ClientStatus"] == "running"
+                               and (version is None or a["JobVersion"] >= version))

@@ -198,12 +198,12 @@ def _check_op(op: _OpIn, prefix: str, i: int) -> list[str]:
     if (op.job is not None) != (op.kind in WITH_JOB):
         problems.append(f"{where}.job: a {op.kind} operation {'needs' if op.kind in WITH_JOB else 'has no'} job")
     if op.job is not None:
-        if op.job.get("ID") != op.job_id or (op.job.get("Meta") or {}).get(META_MODEL) != op.model:
-            problems.append(f"{where}.job: the job is not {op.job_id!r} of model {op.model!r}")
         try:
             jobschema.check_job(op.job, "(plan file)", op.model)
         except ConfigError as exc:
-            problems += [f"{where}.job: {p}" for p in exc.problems]
+            return problems + [f"{where}.job: {p}" for p in exc.problems]
+        if op.job["ID"] != op.job_id or op.job["Meta"].get(META_MODEL) != op.model:
+            problems.append(f"{where}.job: the job is not {op.job_id!r} of model {op.model!r}")
     return problems
 
 
