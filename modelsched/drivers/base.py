@@ -102,6 +102,13 @@ class Driver(Protocol):
         Reads what observe learnt from `observed.private`, never from driver attributes."""
         ...
 
+    def verify_config(self, plan: Plan, desired: Desired) -> None:
+        """A saved plan applied with a config source given: refuse (PlanFileError) when the
+        plan's driver data is not what that config gives now (a plan file edited in
+        transit). The workflow has already checked the config's digest; a driver whose
+        plan data holds nothing derived from the config does nothing."""
+        ...
+
     def apply(self, plan: Plan, progress: Reporter) -> ApplyReport:
         """Re-observe, raise StalePlanError if the cluster moved (its message starts
         `Saved plan is stale` and says what moved: `model.drift.describe`), then apply

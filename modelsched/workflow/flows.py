@@ -145,7 +145,7 @@ def apply_now(
     return _apply(driver, fresh, reporter)
 
 
-def _check_saved(saved: Plan, req: Request) -> None:
+def _check_saved(saved: Plan, req: Request) -> Desired | None:
     # The plan file's own validation (model.plancheck) refused a driver this version lacks.
     if req.driver and req.driver != saved.driver:
         raise UsageError(
@@ -171,14 +171,16 @@ def _check_saved(saved: Plan, req: Request) -> None:
         )
     # A config source given now (--config, or the environment variables) must be the one
     # the plan was made from; with none, the plan file is self-contained.
-    if config_given(req):
-        desired = validate(req)
-        if desired.digest() != saved.desired_digest:
-            sources = ", ".join(desired.sources) or "the config"
-            raise StalePlanError(
-                f"Saved plan is stale: the scheduling config ({sources}) changed since the plan was made; "
-                + STALE_TAIL
-            )
+    if not config_given(req):
+        return None
+    desired = validate(req)
+    if desired.digest() != saved.desired_digest:
+        sources = ", ".join(desired.sources) or "the config"
+        raise StalePlanError(
+            f"Saved plan is stale: the scheduling config ({sources}) changed since the plan was made; "
+            + STALE_TAIL
+        )
+    return desired
 
 
 def apply_saved(req: Request, planfile: str, reporter: Reporter, *, report_path: str | None = None) -> Applied:
@@ -186,13 +188,16 @@ def apply_saved(req: Request, planfile: str, reporter: Reporter, *, report_path:
     saved = read_plan_file(planfile)
     if report_path is not None:
         check_report_path(req, report_path, saved, planfile)
-    _check_saved(saved, req)
+    desired = _check_saved(saved, req)
     refuse_errors(saved, applying=True, shown=False)
     driver = build_driver(saved.driver, req, plan_cluster=saved.cluster)
     if driver.cluster() != saved.cluster:
         raise PlanFileError(
             f"the plan file was made for cluster {saved.cluster}, not {driver.cluster()}; nothing was applied"
         )
+    if desired is not None:
+        # The config given now must render the same driver data (a plan edited in transit).
+        driver.verify_config(saved, desired)
     return _apply(driver, saved, reporter)
 
 

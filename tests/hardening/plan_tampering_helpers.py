@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import EXAMPLES, Result, Run
+from tests.clirun import EXAMPLES, Result, Run
 
 CLUSTER = """\
 nodes:

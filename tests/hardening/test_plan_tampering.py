@@ -19,6 +19,7 @@ import pytest
 from tests.cli import conftest as cli_conftest
 from tests.cli.conftest import Run
 from tests.hardening.plan_tampering_helpers import (
+    NOMAD_CONFIG,
     local_plan,
     mixed_cluster,
     nomad_env,
@@ -339,3 +340,23 @@ def test_a_rendered_job_whose_id_is_a_path_reaches_no_other_endpoint(
     nomad_sim.reset_requests()
     refused_once(cli("apply", "plan.json", env=nomad_env(nomad_sim)))
     assert outside(nomad_sim.requests) == [] and writes(nomad_sim.requests) == []
+
+
+def test_a_rendered_job_edited_with_a_recomputed_digest_is_refused_when_the_config_is_given(
+    cli: Run, nomad_sim: Any, tmp_path: Path
+) -> None:
+    """The jobs digest catches an edit that forgot it; an attacker who recomputes it is caught
+    by re-rendering from the config, which a pipeline passes to `apply PLANFILE`."""
+    from modelsched.drivers.nomad.jobops import digest
+
+    mixed_cluster(nomad_sim)
+    plan = nomad_plan(cli, nomad_sim, tmp_path)
+    op = plan["driver_data"]["jobs"][0]
+    op["job"]["TaskGroups"][0]["Tasks"][0]["Config"]["image"] = "evil/image:latest"
+    plan["driver_data"]["jobs_digest"] = digest(plan["driver_data"]["jobs"])
+    save(tmp_path, plan)
+    nomad_sim.reset_requests()
+    message = refused_once(cli("apply", "plan.json", "--config", NOMAD_CONFIG, env=nomad_env(nomad_sim)))
+    assert "differ from the jobs the config renders now" in message
+    assert op["job_id"] in message
+    assert writes(nomad_sim.requests) == []

@@ -59,6 +59,10 @@ class LocalDriver:
     def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
         return plan
 
+    def verify_config(self, plan: Plan, desired: Desired) -> None:
+        """A local plan carries no driver data: its changes are checked against the state
+        file's reader rules when applied."""
+
     def apply(self, plan: Plan, progress: Progress) -> ApplyReport:
         if any(d.level == "error" for d in plan.diagnostics):
             raise StateError("the plan has errors (see above); fix them before applying")

@@ -44,6 +44,22 @@ class LocalAIDriver:
             assert isinstance(snap, Snapshot)
         return prep.prepare(plan, desired, observed, snap)
 
+    def verify_config(self, plan: Plan, desired: Desired) -> None:
+        """The rows a saved plan writes and deletes must be the ones the config gives now."""
+        saved = decode_plan_data(plan.driver_data)
+        observed = self.observe(desired)
+        fresh = decode_plan_data(self.prepare(plan.model_copy(update={"driver_data": None}), desired, observed)
+                                 .driver_data)
+        mine = {w.spec.model_name: w.spec for w in saved.writes}
+        now = {w.spec.model_name: w.spec for w in fresh.writes}
+        differ = sorted(m for m in mine if now.get(m) != mine[m])
+        differ += sorted(m for m in set(saved.deletes) - set(fresh.deletes))
+        if differ:
+            raise PlanFileError(
+                f"the plan's LocalAI scheduling row(s) for {', '.join(differ)} differ from what the config gives "
+                "now; nothing was applied: run `modelsched plan` again"
+            )
+
     def apply(self, plan: Plan, progress: Reporter) -> ApplyReport:
         if any(d.level == "error" for d in plan.diagnostics):
             raise DriverError("the plan has errors (see above); fix them and plan again. Nothing was applied.")
