@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,15 +247,20 @@ def build(
     return Prepared(tuple(ops), tuple(shown), changes, tuple(diags))
 
 
+LIVE_JOB_READS = 8  # GET /v1/job/:id requests in flight at once while preparing a plan
+
+
 def live_jobs(client: Any, snap: Snapshot, listed: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """The full live job of every listed model that has one (one GET per existing job)."""
-    out: dict[str, dict[str, Any]] = {}
-    for model, job_id in sorted(listed.items()):
-        if job_id in snap.ownership.jobs and model not in snap.observed.blocked:
-            got = client.job(job_id)
-            if got is not None:
-                out[job_id] = got
-    return out
+    """The full live job of every listed model that has one: one GET per existing job (job
+    Meta holds ownership only, so the live spec is the only change marker), a few at a time."""
+    ids = [job_id for model, job_id in sorted(listed.items())
+           if job_id in snap.ownership.jobs and model not in snap.observed.blocked]
+    if len(ids) <= 1:
+        got_all = [client.job(job_id) for job_id in ids]
+    else:
+        with ThreadPoolExecutor(max_workers=min(LIVE_JOB_READS, len(ids))) as pool:
+            got_all = list(pool.map(client.job, ids))  # in order; the first error is raised
+    return {job_id: got for job_id, got in zip(ids, got_all, strict=True) if got is not None}
 
 
 def restarts_total(ops: Sequence[JobOp]) -> int:
