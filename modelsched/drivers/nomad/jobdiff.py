@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from deepdiff import DeepDiff
 
 SERVICE_DISCOVERY = {"LTarget": "${attr.nomad.service_discovery}", "RTarget": "true", "Operand": "="}
@@ -99,7 +100,11 @@ def differs(rendered: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
     stop`) must be registered again whatever its spec."""
     if live.get("Stop"):
         return ["root['Stop']"]
-    diff = DeepDiff(project(rendered, live), dict(rendered), ignore_order=False)
+    projected = project(rendered, live)
+    # The common, converged case without a DeepDiff walk. Bytes, not ==: 1 == True == 1.0.
+    if orjson.dumps(projected, option=orjson.OPT_SORT_KEYS) == orjson.dumps(rendered, option=orjson.OPT_SORT_KEYS):
+        return []
+    diff = DeepDiff(projected, dict(rendered), ignore_order=False)
     return sorted(str(p) for kind in diff for p in diff[kind])
 
 
