@@ -16,12 +16,7 @@ from modelsched.errors import PlanFileError
 from modelsched.model.plan import Plan, dump_plan, load_plan
 from modelsched.planner import plan as make_plan
 from tests.builders import bounded, desired, node, observed, spread
-from tests.cli import conftest as cli_conftest
-from tests.cli.conftest import EXAMPLES, Run
-from tests.nomadsim import fixtures as sim_fixtures
-
-run = cli_conftest.run
-nomad_sim = sim_fixtures.nomad_sim
+from tests.clirun import EXAMPLES, Run
 
 
 def stdlib(text: str) -> str:

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli import conftest as cli_conftest
-from tests.cli.conftest import Run
+from tests.clirun import Run
 from tests.hardening.plan_tampering_helpers import (
     NOMAD_CONFIG,
     local_plan,
@@ -29,10 +28,6 @@ from tests.hardening.plan_tampering_helpers import (
     save,
     writes,
 )
-from tests.nomadsim import fixtures as sim_fixtures
-
-run = cli_conftest.run  # the real CLI's fixture, used through `cli`
-nomad_sim = sim_fixtures.nomad_sim
 
 Plan = dict[str, Any]
 Edit = Callable[[Plan], None]

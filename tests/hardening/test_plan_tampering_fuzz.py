@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli import conftest as cli_conftest
-from tests.cli.conftest import Run
+from tests.clirun import Run
 from tests.hardening.plan_tampering_helpers import (
     local_plan,
     mixed_cluster,
@@ -30,8 +29,6 @@ from tests.hardening.plan_tampering_helpers import (
     save,
 )
 from tests.nomadsim import NomadSim
-
-run = cli_conftest.run  # the real CLI's fixture, used through `cli`
 
 PATH_LIKE = ["../x", "a/b", "?", "#", "%", "%2e%2e", "..", ".", "/", "a?b#c", "..%2f..%2fv1%2facl"]
 HOSTILE_TEXT = ["", " ", "\x1b[2J", "a\nb", "\u202e", "\x00", "\x85", "x" * 600, "ok", "gpt-oss", "gpu-1"]

@@ -24,10 +24,7 @@ from modelsched.config.limits import MAX_CONFIG_BYTES, MAX_PLAN_BYTES, MAX_VALUE
 from modelsched.config.load import load_desired, load_text
 from modelsched.config.planfile import read_plan
 from modelsched.errors import ConfigError, PlanFileError
-from tests.cli import conftest as cli_conftest
-from tests.cli.conftest import Result, Run
-
-run = cli_conftest.run  # the real CLI's fixture, used through `cli`
+from tests.clirun import Result, Run
 
 CLUSTER = "nodes:\n  - {name: gpu-1, labels: {tier: gpu}}\n  - {name: gpu-2, labels: {tier: gpu}}\nreplicas: []\n"
 CONFIG = "- {model_name: llm, node_selector: {tier: gpu}, replicas: all}\n"

@@ -21,7 +21,7 @@ import pytest
 from modelsched.cli.nomad_options import NAMES, connection
 from modelsched.drivers.nomad.client import MAX_SHOWN, Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
-from tests.cli.conftest import EXAMPLES, Run, run  # noqa: F401  (fixture)
+from tests.clirun import EXAMPLES, Run
 from tests.nomadsim.fixtures import ACL_TOKEN, nomad_sim_acl  # noqa: F401  (fixture)
 
 TOKEN = "3f1c2a9e-7d4b-4c1a-9b8e-5a6f7e8d9c0b"
@@ -167,7 +167,7 @@ def test_a_query_in_the_address_is_refused_without_echoing_it() -> None:
     ids=["an unclosed IPv6 bracket", "a port out of range", "a port that is not a number",
          "a space in the host", "a control character"],
 )
-def test_a_malformed_address_is_a_clear_error_not_a_crash(run: Run, address: str) -> None:  # noqa: F811
+def test_a_malformed_address_is_a_clear_error_not_a_crash(run: Run, address: str) -> None:
     got = run("--debug", "plan", "--config", CONFIG, "--driver", "nomad", env={"NOMAD_ADDR": address})
     assert got.code == 1
     assert "NOMAD_ADDR" in got.err and "internal error" not in got.err
@@ -207,7 +207,7 @@ def test_the_token_never_lands_in_a_saved_plan(run: Run, nomad_sim_acl: Any, tmp
 
 @pytest.mark.parametrize("token", [TOKEN + "\n", " " + TOKEN, TOKEN + "\u2019", TOKEN + "\t"],
                          ids=["a trailing newline", "a leading space", "a non-ASCII character", "a tab"])
-def test_a_token_that_cannot_be_a_header_is_refused_without_echoing_it(run: Run, token: str) -> None:  # noqa: F811
+def test_a_token_that_cannot_be_a_header_is_refused_without_echoing_it(run: Run, token: str) -> None:
     got = run("--debug", "plan", "--config", CONFIG, "--driver", "nomad", env={"NOMAD_TOKEN": token})
     assert got.code == 1 and "NOMAD_TOKEN" in got.err
     assert TOKEN[:8] not in got.out + got.err

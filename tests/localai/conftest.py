@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.localai import apply as apply_mod
-from tests.cli.conftest import Result, run  # noqa: F401  (the real CLI, in-process)
+from tests.clirun import Result
 from tests.localaisim.fixtures import ADMIN_KEY, USER_KEY
 from tests.localaisim.server import LocalAISim
 

@@ -15,7 +15,7 @@ from modelsched.drivers.localai import Connection, LocalAIDriver
 from modelsched.drivers.localai.apply import Timing
 from modelsched.model.entry import Desired, Entry
 from modelsched.workflow import plan_with
-from tests.cli.conftest import Result, Run
+from tests.clirun import Result, Run
 from tests.localai.conftest import ADMIN_KEY, Ticker, env_for, replicas_by_node, writes
 from tests.localaisim.server import LocalAISim
 

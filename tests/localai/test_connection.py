@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.localai import client as client_mod
-from tests.cli.conftest import Result, Run
+from tests.clirun import Result, Run
 from tests.localai.conftest import ADMIN_KEY, USER_KEY, env_for, writes
 from tests.localaisim.server import LocalAISim
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import Run
+from tests.clirun import Run
 from tests.localai.conftest import Ticker, env_for, replicas_by_node, writes
 from tests.localaisim.server import LocalAISim
 

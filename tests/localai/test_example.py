@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import EXAMPLES, Run
+from tests.clirun import EXAMPLES, Run
 from tests.localai.conftest import Ticker, env_for, replicas_by_node
 from tests.localaisim.server import LocalAISim
 

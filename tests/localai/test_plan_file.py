@@ -19,7 +19,7 @@ from modelsched.drivers.localai.data import (
     decode_plan_data,
 )
 from modelsched.errors import PlanFileError
-from tests.cli.conftest import Run
+from tests.clirun import Run
 from tests.localai.conftest import ADMIN_KEY, env_for
 from tests.localaisim.server import LocalAISim
 

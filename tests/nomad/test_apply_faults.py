@@ -11,7 +11,7 @@ import pytest
 
 from modelsched.drivers.nomad import Connection, NomadDriver
 from modelsched.model.entry import Entry
-from tests.cli.conftest import EXAMPLES, Run
+from tests.clirun import EXAMPLES, Run
 from tests.nomad.flow import apply, desired, driver, make
 
 LOCALAI = (

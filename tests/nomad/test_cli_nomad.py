@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import EXAMPLES, Run
+from tests.clirun import EXAMPLES, Run
 from tests.nomad.flow import TOKEN
 
 

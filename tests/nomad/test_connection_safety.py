@@ -16,7 +16,7 @@ import requests
 from modelsched.cli.nomad_options import NAMES, connection
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
-from tests.cli.conftest import EXAMPLES, Run
+from tests.clirun import EXAMPLES, Run
 from tests.nomad.flow import TOKEN
 
 CONFIG = str(EXAMPLES / "localai-scheduling.yaml")

@@ -256,7 +256,7 @@ def test_the_configs_namespace_reaches_the_plan_file_and_its_apply(run: Any, nom
          "--timeout minus infinity", "--timeout negative"],
 )
 def test_timeouts_that_are_not_finite_non_negative_seconds_are_one_line_errors(run: Any, args: list[str]) -> None:
-    from tests.cli.conftest import EXAMPLES
+    from tests.clirun import EXAMPLES
 
     got = run("apply", "--config", str(EXAMPLES / "localai-scheduling.yaml"), "--driver", "nomad",
               "--auto-approve", *args, env={"NOMAD_ADDR": "http://127.0.0.1:9"})
