@@ -13,7 +13,7 @@ from modelsched.cli.nomad_options import NAMES, RENDER_NAMES, Seconds, build_nom
 from modelsched.drivers.nomad import NomadDriver
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.connection import DEFAULT_TIMEOUT, Connection, Options, job_scope, resolve, with_config
-from modelsched.drivers.nomad.transport import Adapter
+from modelsched.drivers.transport import Adapter
 from modelsched.errors import UsageError
 from modelsched.model.entry import NomadSettings
 

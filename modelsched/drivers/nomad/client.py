@@ -23,7 +23,7 @@ from modelsched.drivers.nomad import answers
 from modelsched.drivers.nomad.answers import Version
 from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS, Connection
 from modelsched.drivers.nomad.failures import MAX_SHOWN, ConflictError, Failures, Forbidden
-from modelsched.drivers.nomad.transport import Session
+from modelsched.drivers.transport import Session
 from modelsched.errors import DriverError, NotFoundError
 
 __all__ = ["DEFAULT_ADDRESS", "MAX_SHOWN", "ConflictError", "Connection", "Forbidden", "NomadClient", "NotFoundError"]

@@ -1,10 +1,11 @@
-"""The HTTP session every Nomad request goes through.
+"""The HTTP session the drivers' requests go through (Nomad and LocalAI).
 
-Owns three guarantees python-nomad and requests do not give:
+Shared by the drivers, not a driver itself. Owns three guarantees requests (and
+python-nomad on top of it) do not give:
 
 - **No redirects.** requests strips only `Authorization` on a redirect to another host,
-  not `X-Nomad-Token`, and python-nomad lets DELETE follow them; the Nomad API never
-  redirects, so a redirect is answered as is (the client turns it into an error).
+  not `X-Nomad-Token`, and python-nomad lets DELETE follow them; neither API redirects,
+  so a redirect is answered as is (the client turns it into an error).
 - **A total deadline per request.** requests' timeout bounds each socket operation, so
   a server that trickles one byte at a time keeps a request alive forever. A watchdog
   shuts the request's socket down when its deadline passes (connect, send, headers and
