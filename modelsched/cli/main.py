@@ -34,9 +34,9 @@ def _traceback() -> None:
 
 
 def _say(message: str) -> None:
-    from modelsched.cli.escape import escape
+    from modelsched.output.escape import escape_lines
 
-    sys.stderr.write(escape(message) + "\n")
+    sys.stderr.write(escape_lines(message) + "\n")
     sys.stderr.flush()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO
 
-from modelsched.cli.escape import escape
+from modelsched.output.escape import escape_lines
 from modelsched.workflow import ModelProgress, WaitStatus
 
 INTERVAL = 10.0  # seconds between "Still waiting" lines off a terminal
@@ -30,7 +30,7 @@ def is_waiting(m: ModelProgress) -> bool:
 
 def progress_text(m: ModelProgress) -> str:
     """`whisper 1/2 running, 1 pending, 1 failed`"""
-    text = f"{escape(m.model)} {m.running}/{m.wanted} running"
+    text = f"{escape_lines(m.model)} {m.running}/{m.wanted} running"
     if m.pending:
         text += f", {m.pending} pending"
     if m.failed:
@@ -54,9 +54,9 @@ def block_lines(status: WaitStatus) -> list[str]:
     models = sorted(status.models, key=lambda m: m.model)
     waiting = sum(1 for m in models if is_waiting(m))
     lines = [f"Waiting for {waiting} of {len(models)} model(s) [{elapsed_text(status.elapsed)} elapsed]"]
-    width = max((len(escape(m.model)) for m in models[:SHOWN_IN_BLOCK]), default=0)
+    width = max((len(escape_lines(m.model)) for m in models[:SHOWN_IN_BLOCK]), default=0)
     for m in models[:SHOWN_IN_BLOCK]:
-        row = f"  {escape(m.model).ljust(width)}  {m.running}/{m.wanted} running"
+        row = f"  {escape_lines(m.model).ljust(width)}  {m.running}/{m.wanted} running"
         if m.pending:
             row += f", {m.pending} pending"
         if m.failed:
@@ -100,7 +100,7 @@ class Monitor:
 
     def __call__(self, message: str) -> None:
         """An event line; on a terminal it goes above the live block, which is redrawn below it."""
-        line = escape(message) + "\n"
+        line = escape_lines(message) + "\n"
         if self._drawn:
             self._write(self._erase() + line + "".join(row + "\n" for row in self._block))
             return

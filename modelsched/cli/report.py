@@ -14,7 +14,7 @@ from typing import Any, Literal
 import click
 
 from modelsched import GENERATOR
-from modelsched.cli.escape import escape
+from modelsched.output.escape import escape_lines
 from modelsched.workflow import Applied, ApplyReport, Change, ModelProgress, Plan
 
 REPORT_VERSION = 1
@@ -28,7 +28,7 @@ def _counts(changes: list[Change]) -> dict[str, int]:
 
 
 def _who(c: Change) -> str:
-    return f"{c.action} {escape(c.model)} on {escape(c.node)}"
+    return f"{c.action} {escape_lines(c.model)} on {escape_lines(c.node)}"
 
 
 def _model_result(applied: int, failed: int, not_attempted: int, unknown: bool) -> Result:
@@ -120,10 +120,10 @@ def _per_model(report: ApplyReport) -> list[str]:
     for model, acts in sorted(done.items()):
         parts = []
         if acts["add"]:
-            parts.append("added on " + ", ".join(escape(n) for n in sorted(acts["add"])))
+            parts.append("added on " + ", ".join(escape_lines(n) for n in sorted(acts["add"])))
         if acts["remove"]:
-            parts.append("removed from " + ", ".join(escape(n) for n in sorted(acts["remove"])))
-        lines.append(f"  {escape(model)}: " + "; ".join(parts))
+            parts.append("removed from " + ", ".join(escape_lines(n) for n in sorted(acts["remove"])))
+        lines.append(f"  {escape_lines(model)}: " + "; ".join(parts))
     return lines
 
 
@@ -132,9 +132,9 @@ def _status_lines(report: ApplyReport) -> list[str]:
         return []
     lines = [f"Last status after {int(report.status.elapsed)}s of waiting:"]
     for m in sorted(report.status.models, key=lambda m: m.model):
-        line = f"  {escape(m.model)}: {m.running}/{m.wanted} running, {m.pending} pending, {m.failed} failed"
+        line = f"  {escape_lines(m.model)}: {m.running}/{m.wanted} running, {m.pending} pending, {m.failed} failed"
         if m.detail:
-            line += f": {escape(m.detail)}"
+            line += f": {escape_lines(m.detail)}"
         lines.append(line)
     return lines
 
@@ -154,7 +154,7 @@ def print_applied(applied: Applied) -> bool:
         click.echo(CONVERGE, err=True)
         return False
     for msg in report.messages:
-        click.echo(escape(msg))
+        click.echo(escape_lines(msg))
     for line in _per_model(report):
         click.echo(line)
     added = sum(1 for c in report.applied if c.action == "add")
@@ -165,11 +165,11 @@ def print_applied(applied: Applied) -> bool:
     head = "Apply interrupted" if report.interrupted else "Apply incomplete"
     click.echo(f"\n{head}: {added} replica(s) added, {removed} removed.", err=True)
     for change, why in report.failed:
-        click.echo(f"  failed: {_who(change)}: {escape(why)}", err=True)
+        click.echo(f"  failed: {_who(change)}: {escape_lines(why)}", err=True)
     for change in report.not_attempted:
         click.echo(f"  not attempted: {_who(change)}", err=True)
     for err in report.errors:
-        click.echo(f"  error: {escape(err)}", err=True)
+        click.echo(f"  error: {escape_lines(err)}", err=True)
     for line in _status_lines(report):
         click.echo(line, err=True)
     click.echo(CONVERGE, err=True)

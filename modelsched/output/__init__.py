@@ -10,7 +10,7 @@ messages too).
 from __future__ import annotations
 
 from modelsched.model.plan import Plan, dump_plan
-from modelsched.output.escape import escape_text
+from modelsched.output.escape import escape_lines, escape_text
 from modelsched.output.html import format_html
 from modelsched.output.markdown import MAX_MARKDOWN_CHARS, format_markdown
 from modelsched.output.terminal import use_colour
@@ -20,6 +20,7 @@ from modelsched.output.wording import labels_text
 __all__ = [
     "FORMATS",
     "MAX_MARKDOWN_CHARS",
+    "escape_lines",
     "escape_text",
     "format_html",
     "format_markdown",

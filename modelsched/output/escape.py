@@ -16,10 +16,11 @@ from typing import Any
 # Characters that change what a terminal shows or where a line starts: C0 controls
 # (newline and tab included: in data they are never layout), DEL, C1 controls, the
 # Unicode line/paragraph separators, bidirectional marks, embeddings, overrides and
-# isolates (a "Trojan source" reorders the rest of the line), the byte-order mark, and
+# isolates (a "Trojan source" reorders the rest of the line), zero-width characters
+# (they make two different names look alike), the byte-order mark, and
 # lone surrogates (they cannot be written as UTF-8 at all).
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -45,6 +46,15 @@ def escape_text(text: str) -> str:
     if _UNSAFE.search(text) is None:  # the common case: no copy
         return text
     return _UNSAFE.sub(_show, text)
+
+
+def escape_lines(text: str) -> str:
+    """Our own multi-line message (an error listing problems, one per line) made safe:
+    each line escaped as `escape_text` does, the newlines between them kept. Data that
+    brought a newline of its own must have been escaped where it entered the message."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return "\n".join(escape_text(line) for line in text.split("\n"))
 
 
 # What makes a code span need more than two plain backticks around the text.

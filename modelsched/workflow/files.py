@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from modelsched.config.load import ENV_PAIRS
-from modelsched.errors import ModelschedError, PlanFileError, UsageError
-from modelsched.model.plan import Plan, load_plan
+from modelsched.config.planfile import read_plan
+from modelsched.errors import ModelschedError, UsageError
+from modelsched.model.plan import Plan
 from modelsched.workflow.request import Request, state_path
 
 
@@ -91,12 +92,7 @@ def write_file(path: str, text: str, what: str) -> None:
 
 
 def read_plan_file(path: str) -> Plan:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanFileError(f"plan file {path}: not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"plan file {path}: cannot read: {exc}") from None
-    return load_plan(text, path)
+    """The saved plan, read with a size bound (no FIFO, no device) and validated whole."""
+    return read_plan(path)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelsched.cli.escape import escape
+from modelsched.output.escape import escape_lines
 from tests.cli.fakes import write_files
 from tests.clirun import Run
 
@@ -21,13 +21,13 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     ("text", "shown"),
     [("a\x1b[2Jb", "a\\x1b[2Jb"), ("x\ry", "x\\ry"), ("rtl\u202eevil", "rtl\\u202eevil"),
      ("zero\u200bwidth", "zero\\u200bwidth"), ("c1\x9bcsi", "c1\\x9bcsi"),
-     ("two\nlines\tand tab", "two\nlines\tand tab"),
+     ("two\nlines\tand tab", "two\nlines\\tand tab"),
      ("llama3:8b ✓", "llama3:8b ✓")],
     ids=["an escape sequence", "a carriage return", "a bidi override", "a zero-width space", "a C1 control",
-         "newline and tab stay", "ordinary text stays"],
+         "our newlines stay, a tab is shown", "ordinary text stays"],
 )
 def test_escape(text: str, shown: str) -> None:
-    assert escape(text) == shown
+    assert escape_lines(text) == shown
 
 
 def test_data_in_an_error_message_cannot_drive_the_terminal(run: Run, files: tuple[Path, Path]) -> None:
