@@ -66,6 +66,93 @@ def build_state(nodes: int, desired: Desired) -> dict[str, Any]:
     return {"nodes": raw_nodes, "replicas": replicas}
 
 
+GPUS = ("a100", "h100", "l4")
+ZONES = ("eu-1", "eu-2", "us-1")
+FAMILIES = ("llama3", "qwen2.5", "mistral", "phi3", "gemma2")
+
+
+def realistic_desired(models: int) -> Desired:
+    """A mixed config: 2-key spread selectors, 1-key spread selectors, bounded models with
+    1- to 3-key selectors, empty selectors, and model names with colons (`llama3:8b-0007`)."""
+    entries = []
+    for i in range(models):
+        name = f"{FAMILIES[i % 5]}:{8 * (1 + i % 9)}b-{i:04d}" if i % 2 else f"model-{i:04d}"
+        kind = i % 10
+        selector: dict[str, str]
+        if kind < 4:
+            selector = {"gpu": GPUS[i % 3], "zone": ZONES[(i // 3) % 3]}
+        elif kind == 4:
+            selector = {"rack": f"r{i % 40:02d}"}
+        elif kind == 5:
+            selector = {"gpu": GPUS[i % 3], "tier": "prod"}
+        elif kind == 6:
+            selector = {}
+        elif kind == 7:
+            selector = {"gpu": GPUS[i % 3]}
+        else:
+            selector = {"gpu": GPUS[i % 3], "zone": ZONES[i % 3], "tier": "prod"}
+        if kind < 6:
+            entries.append(Entry(model_name=name, node_selector=selector, spread=True))
+        else:
+            entries.append(Entry(model_name=name, node_selector=selector, min_replicas=2, max_replicas=4 + i % 5))
+    return Desired(entries=tuple(entries))
+
+
+def realistic_nodes(nodes: int, start: int = 0) -> list[dict[str, Any]]:
+    """Nodes with 3-6 labels: gpu, zone, rack always; tier, pool, cuda on some."""
+    out: list[dict[str, Any]] = []
+    for i in range(start, start + nodes):
+        labels = {"gpu": GPUS[i % 3], "zone": ZONES[(i // 3) % 3], "rack": f"r{i % 40:02d}"}
+        if i % 2:
+            labels["tier"] = "prod"
+        if i % 3 == 0:
+            labels["pool"] = f"p{i % 4}"
+        if i % 5 == 0:
+            labels["cuda"] = "12.4"
+        out.append({"name": f"gpu-node-{i:06d}", "labels": labels})
+    return out
+
+
+def realistic_state(nodes: int, desired: Desired) -> dict[str, Any]:
+    raw_nodes = realistic_nodes(nodes)
+    observed = Observed(
+        nodes=tuple(Node(n["name"], n["name"], n["labels"]) for n in raw_nodes), replicas={}, fingerprint=""
+    )
+    converged = plan(desired, observed)
+    return {"nodes": raw_nodes, "replicas": [{"model": c.model, "node": c.node_id} for c in converged.changes]}
+
+
+def churn(state: dict[str, Any], fraction: float, seed: int = 11) -> dict[str, Any]:
+    """`fraction` of the nodes changed, in equal parts: down, draining, cordoned, relabelled,
+    removed (their replicas stay, on an unknown node); as many nodes added; and one replica
+    in a thousand duplicated on its node."""
+    rng = random.Random(seed)
+    nodes = [dict(n) for n in state["nodes"]]
+    picked = rng.sample(range(len(nodes)), int(len(nodes) * fraction))
+    removed = set()
+    for k, i in enumerate(picked):
+        kind = k % 5
+        if kind == 0:
+            nodes[i]["status"] = "down"
+        elif kind == 1:
+            nodes[i]["status"] = "draining"
+        elif kind == 2:
+            nodes[i]["eligible"] = False
+        elif kind == 3:
+            labels = dict(nodes[i]["labels"])
+            labels["gpu"] = GPUS[(GPUS.index(labels["gpu"]) + 1) % 3]
+            labels.pop("tier", None) if "tier" in labels else labels.update(tier="prod")
+            nodes[i]["labels"] = labels
+        else:
+            removed.add(i)
+    kept = [n for i, n in enumerate(nodes) if i not in removed]
+    kept += realistic_nodes(len(removed), start=len(nodes) + 1_000_000)
+    replicas = list(state["replicas"])
+    for j in rng.sample(range(len(replicas)), len(replicas) // 1000):
+        replicas.append(dict(replicas[j]))
+    return {"nodes": kept, "replicas": replicas}
+
+
 def perturb(state: dict[str, Any], fraction: float, seed: int = 7) -> dict[str, Any]:
     rng = random.Random(seed)
     nodes = [dict(n) for n in state["nodes"]]

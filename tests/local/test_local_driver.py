@@ -10,6 +10,7 @@ import pytest
 
 from modelsched.drivers.local import LocalDriver
 from modelsched.errors import StalePlanError, StateError
+from modelsched.model.drift import node_digests
 from modelsched.model.plan import Plan
 from modelsched.planner import plan
 from tests.builders import bounded, desired, spread
@@ -39,8 +40,11 @@ def make(tmp_path: Path, text: str = STATE, name: str = "cluster.yaml") -> Local
 
 
 def plan_for(drv: LocalDriver, *entries: object, prune: bool = False) -> Plan:
+    """A plan as `plan --out` saves it: with the digests of the nodes it observed."""
     d = desired(*entries)  # type: ignore[arg-type]
-    return plan(d, drv.observe(d), prune=prune, driver="local", cluster=drv.cluster())
+    observed = drv.observe(d)
+    made = plan(d, observed, prune=prune, driver="local", cluster=drv.cluster())
+    return made.model_copy(update={"observed_nodes": node_digests(observed)})
 
 
 def test_observe_reads_nodes_health_labels_and_replicas(tmp_path: Path) -> None:
@@ -71,8 +75,11 @@ def test_apply_refuses_a_stale_plan_and_changes_nothing(tmp_path: Path) -> None:
     p = plan_for(drv, spread("llm", tier="gpu"))
     drv.path.write_text(STATE.replace("g2", "g9"))
     before = drv.path.read_bytes()
-    with pytest.raises(StalePlanError, match="changed since the plan was made"):
+    with pytest.raises(StalePlanError) as err:
         drv.apply(p, lambda _: None)
+    assert str(err.value) == (
+        "Saved plan is stale: 2 nodes changed (g2 left, g9 joined); nothing was applied. Run modelsched plan again."
+    )
     assert drv.path.read_bytes() == before
 
 
@@ -176,7 +183,7 @@ def test_two_concurrent_applies_of_one_plan_apply_exactly_once(tmp_path: Path) -
     def worker() -> None:
         barrier.wait()
         try:
-            LocalDriver(drv.path).apply(p, lambda _: None)
+            LocalDriver(drv.path, lock_timeout=30).apply(p, lambda _: None)
             outcomes.append("applied")
         except StalePlanError:
             outcomes.append("stale")
