@@ -72,7 +72,12 @@ def _keys(nodes: Any) -> int:
 
 def _key_ends(data: bytes) -> int:
     """At least the number of keys in the JSON text, exactly that when no string holds `":`."""
-    return data.count(b'":') + len(_SPACED_KEY.findall(data))
+    ends = data.count(b'":')
+    # A key spaced from its colon has whitespace right before the colon: look for those
+    # only when some colon has (JSON from json.dumps never does).
+    if any(pair in data for pair in (b" :", b"\n:", b"\t:", b"\r:")):
+        ends += len(_SPACED_KEY.findall(data))
+    return ends
 
 
 def read(data: bytes, source: str) -> build.State:

@@ -44,6 +44,11 @@ def control_char(text: str) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
+def _step(key: str) -> str:
+    """A label name as a step of a location (`nodes[3].labels.tier`), escaped if it must be."""
+    return key if CONTROL.search(key) is None else shown(key)
+
+
 def plain_text(value: str, where: str, what: str) -> str:
     bad = control_char(value)
     if bad is not None:
@@ -89,10 +94,13 @@ def node(raw: Any, where: str, scalars_are_text: bool) -> Node:
     for key, value in labels.items():
         if not isinstance(key, str) or not key:
             raise StateError(f"{where}.labels: label names must be non-empty strings, got {shown(key)}")
-        plain_text(key, f"{where}.labels", "label name")
         if not isinstance(value, str):
-            raise StateError(f"{where}.labels.{key}: label values must be strings, got {shown(value)}")
-        plain_text(value, f"{where}.labels.{key}", "label value")
+            raise StateError(f"{where}.labels.{_step(key)}: label values must be strings, got {shown(value)}")
+    # One search over all of them; the per-label search only runs to say which one.
+    if labels and CONTROL.search(" ".join([*labels, *labels.values()])):
+        for key, value in labels.items():
+            plain_text(key, f"{where}.labels", "label name")
+            plain_text(value, f"{where}.labels.{_step(key)}", "label value")
     status = raw.get("status", "ready")
     if status not in NODE_STATUSES:
         raise StateError(f"{where}.status: {shown(status)} is not one of {', '.join(NODE_STATUSES)}")

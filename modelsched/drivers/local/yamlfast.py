@@ -35,7 +35,7 @@ _QUOTED = r"'(?:[^'\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]|'')*'"
 _SCALAR = re.compile(rf"(?:({_PLAIN})|({_QUOTED}))")
 _COMMENT = r"(?: +#[^\n]*)?"
 # A line at column 0 that is not blank, a comment or a sequence item: a top-level key.
-_TOP = re.compile(r"^(?![ #\n-])[^\n]*", re.MULTILINE)
+_TOP = re.compile(r"^(?![ #\n-])[^\n]+", re.MULTILINE)
 _TOP_KEY = re.compile(rf"(nodes|replicas):(?: *| +\[\] *){_COMMENT}")
 _IGNORED = re.compile(r"^ *(?:#[^\n]*)?$", re.MULTILINE)
 _ITEM = re.compile(r"( *)- (\S.*)")
