@@ -63,9 +63,7 @@ def build_desired(models: int) -> Desired:
         if i % 2 == 0:
             entries.append(Entry(model_name=f"model-{i:04d}", node_selector=selector, spread=True))
         else:
-            entries.append(
-                Entry(model_name=f"model-{i:04d}", node_selector=selector, min_replicas=2, max_replicas=4)
-            )
+            entries.append(Entry(model_name=f"model-{i:04d}", node_selector=selector, min_replicas=2, max_replicas=4))
     return Desired(entries=tuple(entries))
 
 
@@ -303,8 +301,15 @@ def _write(tmp: Path, shape: str, nodes: int, models: int, fmt: str) -> list[dic
             import yaml
 
             path.write_text(yaml.safe_dump(state, sort_keys=False))
-        out.append({"label": label, "path": str(path), "replicas": len(state["replicas"]),
-                    "bytes": path.stat().st_size, "config": str(tmp / f"config-{shape}.json")})
+        out.append(
+            {
+                "label": label,
+                "path": str(path),
+                "replicas": len(state["replicas"]),
+                "bytes": path.stat().st_size,
+                "config": str(tmp / f"config-{shape}.json"),
+            }
+        )
     return out
 
 
@@ -365,21 +370,29 @@ def in_process(args: argparse.Namespace, shapes: list[str], tmp: Path) -> None:
                 old = best[path]
                 m = {**old, "load": min(old["load"], m["load"]), "plan": min(old["plan"], m["plan"])}
             best[path] = m
-    print(f"in-process: models={args.models}, best of {args.rounds} processes x {args.repeat} runs each, "
-          f"python {sys.version.split()[0]}")
-    print(f"{'shape':>9} {'scale':>5} {'nodes':>7} {'state':>12} {'replicas':>9} {'MB':>6} {'load s':>8} "
-          f"{'plan s':>8} {'plan/load':>9} {'vs 1x':>6} {'changes':>8} {'peak MB':>8}")
+    print(
+        f"in-process: models={args.models}, best of {args.rounds} processes x {args.repeat} runs each, "
+        f"python {sys.version.split()[0]}"
+    )
+    print(
+        f"{'shape':>9} {'scale':>5} {'nodes':>7} {'state':>12} {'replicas':>9} {'MB':>6} {'load s':>8} "
+        f"{'plan s':>8} {'plan/load':>9} {'vs 1x':>6} {'changes':>8} {'peak MB':>8}"
+    )
     base = {(shape, label): best[path]["plan"] for shape, scale, _, label, _, _, path in files if scale == 1}
     goals = []
     for shape, scale, nodes, label, reps, size, path in files:
         m = best[path]
         growth = m["plan"] / base[(shape, label)]
-        print(f"{shape:>9} {scale:>5} {nodes:>7} {label:>12} {reps:>9} {size / 2**20:>6.1f} {m['load']:>8.3f} "
-              f"{m['plan']:>8.3f} {m['plan'] / m['load']:>9.2f} {growth:>6.2f} {int(m['changes']):>8} "
-              f"{m['peak_mb']:>8.1f}")
+        print(
+            f"{shape:>9} {scale:>5} {nodes:>7} {label:>12} {reps:>9} {size / 2**20:>6.1f} {m['load']:>8.3f} "
+            f"{m['plan']:>8.3f} {m['plan'] / m['load']:>9.2f} {growth:>6.2f} {int(m['changes']):>8} "
+            f"{m['peak_mb']:>8.1f}"
+        )
         if scale == 4:
-            goals.append(f"time growth for 4x input, {shape}, {label}: {growth:.2f}x (goal <= 4.5x): "
-                         f"{'met' if growth <= 4.5 else 'NOT met'}")
+            goals.append(
+                f"time growth for 4x input, {shape}, {label}: {growth:.2f}x (goal <= 4.5x): "
+                f"{'met' if growth <= 4.5 else 'NOT met'}"
+            )
     print("\n".join(["", *goals]))
 
 
@@ -394,8 +407,10 @@ def whole(args: argparse.Namespace, tmp: Path) -> None:
         commands[f"{label}|plan --format json"] = plan_command(config, path, "--format", "json")
     commands["|python -c pass"] = [sys.executable, "-c", "pass"]
     best = interleaved(commands, args.rounds)
-    print(f"\nwhole process, realistic shape, {args.nodes} nodes, {args.models} models, "
-          f"best of {args.rounds} interleaved rounds")
+    print(
+        f"\nwhole process, realistic shape, {args.nodes} nodes, {args.models} models, "
+        f"best of {args.rounds} interleaved rounds"
+    )
     print(f"{'state':>10} {'command':>22} {'s':>7} {'peak MB':>8} {'vs json.load':>12}")
     for key, (t, rss) in best.items():
         label, what = key.split("|")
@@ -406,8 +421,10 @@ def whole(args: argparse.Namespace, tmp: Path) -> None:
         load = best[f"{label}|json.load"][0]
         for what in ("plan", "plan --format json"):
             ratio = best[f"{label}|{what}"][0] / load
-            print(f"whole-process `{what}` / `json.load`, {label}: {ratio:.2f} (goal <= 2): "
-                  f"{'met' if ratio <= 2 else 'NOT met'}")
+            print(
+                f"whole-process `{what}` / `json.load`, {label}: {ratio:.2f} (goal <= 2): "
+                f"{'met' if ratio <= 2 else 'NOT met'}"
+            )
 
 
 BREAKDOWN = """

@@ -108,8 +108,7 @@ def test_json_state_round_trips(tmp_path: Path) -> None:
 
 def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
     text = (
-        "nodes: [{name: n1}]\n"
-        "replicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
+        "nodes: [{name: n1}]\nreplicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
     )
     drv = make(tmp_path, text)
     drv.apply(plan_for(drv, spread("a")), lambda _: None)
@@ -141,9 +140,7 @@ def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
         "a duplicated key",
     ],
 )
-def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(tmp_path: Path, text: str, message: str) -> None:
     drv = make(tmp_path, text)
     with pytest.raises(StateError) as err:
         drv.observe(desired())

@@ -80,9 +80,7 @@ class LocalDriver:
         return ApplyReport(applied=list(plan.changes))
 
 
-def _apply_changes(
-    replicas: list[dict[str, str]], changes: list[Change], path: Path
-) -> list[dict[str, str]]:
+def _apply_changes(replicas: list[dict[str, str]], changes: list[Change], path: Path) -> list[dict[str, str]]:
     """Remove one replica per remove change (the last copies, so the first on a node stays),
     then append the additions in plan order."""
     to_remove = Counter((c.model, c.node_id) for c in changes if c.action == "remove")

@@ -26,13 +26,17 @@ def target(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def read(path: Path, limit: int = MAX_STATE_BYTES) -> bytes:
+def _limit_text(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit} bytes"
+
+
+def read(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes; a StateError (nothing read beyond the limit) for anything else."""
+    limit = MAX_STATE_BYTES if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise StateError(
-            f"cluster state {path}: file not found (give --state PATH or set MODELSCHED_STATE)"
-        ) from None
+        raise StateError(f"cluster state {path}: file not found (give --state PATH or set MODELSCHED_STATE)") from None
     except OSError as exc:
         raise StateError(f"cluster state {path}: cannot read: {exc.strerror}") from None
     try:
@@ -40,7 +44,7 @@ def read(path: Path, limit: int = MAX_STATE_BYTES) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise StateError(f"cluster state {path}: not a regular file")
         if info.st_size > limit:
-            raise StateError(f"cluster state {path}: larger than the {limit // 2**20} MiB limit for a state file")
+            raise StateError(f"cluster state {path}: larger than the {_limit_text(limit)} limit for a state file")
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -50,7 +54,7 @@ def read(path: Path, limit: int = MAX_STATE_BYTES) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise StateError(f"cluster state {path}: larger than the {limit // 2**20} MiB limit for a state file")
+            raise StateError(f"cluster state {path}: larger than the {_limit_text(limit)} limit for a state file")
         return b"".join(chunks)
     except OSError as exc:
         raise StateError(f"cluster state {path}: cannot read: {exc.strerror}") from None

@@ -106,9 +106,7 @@ def node(raw: Any, where: str, scalars_are_text: bool) -> Node:
         raise StateError(f"{where}.status: {shown(status)} is not one of {', '.join(NODE_STATUSES)}")
     eligible = _flag(raw.get("eligible", True), f"{where}.eligible")
     slots = _slots(raw.get("slots", 1), f"{where}.slots", scalars_are_text)
-    return Node(
-        id=name, name=name, labels=dict(sorted(labels.items())), status=status, eligible=eligible, slots=slots
-    )
+    return Node(id=name, name=name, labels=dict(sorted(labels.items())), status=status, eligible=eligible, slots=slots)
 
 
 def replica_shape_error(raw: Any, where: str) -> StateError:
