@@ -30,7 +30,7 @@ from typing import Any
 
 from modelsched.drivers.local import build, rules
 
-_PLAIN = r"[A-Za-z0-9_/][A-Za-z0-9_./+-]*(?::[A-Za-z0-9_./+-]+)*"
+_PLAIN = r"[A-Za-z0-9_/][A-Za-z0-9_./+'-]*(?::[A-Za-z0-9_./+'-]+)*"
 _QUOTED = r"'(?:[^'\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]|'')*'"
 _SCALAR = re.compile(rf"(?:({_PLAIN})|({_QUOTED}))")
 _COMMENT = r"(?: +#[^\n]*)?"
