@@ -78,14 +78,18 @@ def _splice_block(original: str, root: yaml.MappingNode, replicas: list[dict[str
         # Blank and comment lines just before the next key belong to what follows: keep them.
         while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
             stop -= len(lines.pop())
-        return original[:start] + block + original[stop:]
+        # The key's own indentation is already in front of it.
+        return original[:start] + block[len(indent) :] + original[stop:]
     sep = "" if not original or original.endswith("\n") else "\n"
     return original + sep + block
 
 
 def _splice(original: str, replicas: list[dict[str, str]]) -> str | None:
     """`original` with its replicas replaced, or None when its layout is not one we splice."""
-    root = yaml.compose(original, Loader=yaml.SafeLoader)
+    try:
+        root = yaml.compose(original, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
     if not isinstance(root, yaml.MappingNode):
         return None
     if root.flow_style:
