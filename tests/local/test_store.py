@@ -23,6 +23,8 @@ def render_yaml(text: str, replicas: list[tuple[str, str]]) -> str:
 
 
 R = [("llm", "g1"), ("asr", "g2")]
+NEW = "  - {model: llm, node: g1}\n  - {model: asr, node: g2}\n"
+FLOW = "[{model: llm, node: g1}, {model: asr, node: g2}]"
 
 
 @pytest.mark.parametrize(
@@ -30,11 +32,11 @@ R = [("llm", "g1"), ("asr", "g2")]
     [
         (
             "# top\nnodes:\n  - name: g1   # first\nreplicas:\n  - {model: old, node: g1}\n",
-            "# top\nnodes:\n  - name: g1   # first\nreplicas:\n  - {model: llm, node: g1}\n  - {model: asr, node: g2}\n",
+            "# top\nnodes:\n  - name: g1   # first\nreplicas:\n" + NEW,
         ),
         (
             "replicas:\n  - {model: old, node: g1}\n\n# about nodes\nnodes:\n  - name: g1\n",
-            "replicas:\n  - {model: llm, node: g1}\n  - {model: asr, node: g2}\n\n# about nodes\nnodes:\n  - name: g1\n",
+            "replicas:\n" + NEW + "\n# about nodes\nnodes:\n  - name: g1\n",
         ),
         (
             "nodes:\n  - name: g1\n# the end\n",
@@ -46,11 +48,11 @@ R = [("llm", "g1"), ("asr", "g2")]
         ),
         (
             "  nodes:\n    - name: g1  # kept\n  replicas: []\n",
-            "  nodes:\n    - name: g1  # kept\n  replicas:\n    - {model: llm, node: g1}\n    - {model: asr, node: g2}\n",
+            "  nodes:\n    - name: g1  # kept\n  replicas:\n" + NEW.replace("  -", "    -"),
         ),
         (
             "# lab\n{nodes: [{name: g1}],  # one\n replicas: [{model: x, node: g1}]}  # end\n",
-            "# lab\n{nodes: [{name: g1}],  # one\n replicas: [{model: llm, node: g1}, {model: asr, node: g2}]}  # end\n",
+            "# lab\n{nodes: [{name: g1}],  # one\n replicas: " + FLOW + "}  # end\n",
         ),
         (
             "# lab\n{nodes: [{name: g1}]}  # end\n",
