@@ -9,7 +9,12 @@ interleaved over `--rounds` rounds; the best time and the lowest peak RSS are ke
 
 Goal (issue: YAML state at JSON speed): a YAML plan within 2x the JSON plan's time
 and peak RSS. With `--libraries`, also the parse time of the YAML text by the general
-YAML readers installed here (PyYAML's C BaseLoader; others if importable).
+YAML readers importable here: PyYAML's C BaseLoader, and if installed ruamel.yaml
+(C), rapidyaml (`ryml`: its C++ tree only, no Python objects), yaml-rs and ryaml.
+Note yaml-rs and ryaml resolve scalars by YAML 1.2 (`rack: 01` -> 1, `v: 1.10` -> 1.1),
+so they cannot read labels as the text written; they are timed for comparison only.
+To time them without installing them into the project's environment:
+`pip install --target /tmp/yamllibs rapidyaml yaml-rs ryaml` and add it to PYTHONPATH.
 
     PYTHONPATH=. python benchmarks/yaml_state.py [--nodes 5000] [--models 500] [--rounds 5] [--libraries]
 """
@@ -38,9 +43,16 @@ elif name == "modelsched reader":
 elif name == "ruamel.yaml (C)":
     from ruamel.yaml import YAML
     run = lambda: YAML(typ="base").load(text)
-elif name == "ryml":
+elif name == "ryml (tree only)":
     import ryml
-    run = lambda: ryml.parse_in_arena(text.encode())
+    data = text.encode()
+    run = lambda: ryml.parse_in_arena(data)
+elif name == "yaml-rs":
+    import yaml_rs
+    run = lambda: yaml_rs.loads(text)
+elif name == "ryaml":
+    import ryaml
+    run = lambda: ryaml.loads(text)
 start = time.perf_counter()
 run()
 print(time.perf_counter() - start)
@@ -49,7 +61,8 @@ print(time.perf_counter() - start)
 
 def libraries(paths: dict[str, Path], rounds: int) -> None:
     names = ["modelsched reader", "PyYAML CBaseLoader"]
-    names += [n for n, mod in (("ruamel.yaml (C)", "ruamel.yaml"), ("ryml", "ryml")) if importlib.util.find_spec(mod)]
+    others = (("ruamel.yaml (C)", "ruamel.yaml"), ("ryml (tree only)", "ryml"), ("yaml-rs", "yaml_rs"), ("ryaml", "ryaml"))
+    names += [name for name, module in others if importlib.util.find_spec(module)]
     print(f"\nparse time of the YAML text in a fresh process (best of {rounds}), seconds")
     for label, path in paths.items():
         cells = []
