@@ -61,7 +61,8 @@ print(time.perf_counter() - start)
 
 def libraries(paths: dict[str, Path], rounds: int) -> None:
     names = ["modelsched reader", "PyYAML CBaseLoader"]
-    others = (("ruamel.yaml (C)", "ruamel.yaml"), ("ryml (tree only)", "ryml"), ("yaml-rs", "yaml_rs"), ("ryaml", "ryaml"))
+    others = [("ruamel.yaml (C)", "ruamel.yaml"), ("ryml (tree only)", "ryml"), ("yaml-rs", "yaml_rs")]
+    others.append(("ryaml", "ryaml"))
     names += [name for name, module in others if importlib.util.find_spec(module)]
     print(f"\nparse time of the YAML text in a fresh process (best of {rounds}), seconds")
     for label, path in paths.items():
