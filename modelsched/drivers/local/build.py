@@ -120,6 +120,13 @@ def build_state(doc: dict[str, Any], source: str, scalars_are_text: bool) -> Sta
     return finish(nodes, known, notices, replicas, pairs, source)
 
 
+def decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateError(f"cluster state {source}: not UTF-8 text (byte {exc.start})") from None
+
+
 def check_root(doc: Any, source: str) -> dict[str, Any]:
     """The document's root: empty -> {}; anything but a mapping of nodes/replicas is refused."""
     if doc is None or doc == "":

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from modelsched.drivers.base import ApplyReport, Progress
-from modelsched.drivers.local import build, files, jsonstate, lock, reader, rules, store
+from modelsched.drivers.local import build, files, lock, reader, rules, store
 from modelsched.errors import StalePlanError, StateError, UsageError
 from modelsched.model.cluster import Observed
 from modelsched.model.drift import stale_message
@@ -53,7 +53,7 @@ class LocalDriver:
 
     def observe(self, desired: Desired) -> Observed:
         data = files.read(self.path)
-        return _observed(data, reader.read(data, str(self.path), self.fmt))
+        return _observed(data, reader.read(data, str(self.path), self.fmt)[1])
 
     def prepare(self, plan: Plan, desired: Desired, observed: Observed) -> Plan:
         return plan
@@ -68,12 +68,12 @@ class LocalDriver:
         with lock.locked(real, self.path, timeout=self.lock_timeout, notify=progress):
             data = files.read(self.path)
             if _fingerprint(data) != plan.observed_fingerprint:
-                now = _observed(data, reader.read(data, source, self.fmt))
+                now = _observed(data, reader.read(data, source, self.fmt)[1])
                 raise StalePlanError(stale_message(plan.observed_nodes, now))
-            doc, _ = reader.document(data, source, self.fmt)
+            doc, _ = reader.read(data, source, self.fmt, document=True)
+            assert doc is not None
             replicas = _apply_changes(list(doc.get("replicas") or []), plan.changes, self.path)
-            old = jsonstate.decode(data, source)
-            new = store.render(self.fmt, old, doc, replicas).encode("utf-8")
+            new = store.render(self.fmt, build.decode(data, source), doc, replicas).encode("utf-8")
             reader.read(new, source, self.fmt)  # never write what the reader would refuse
             files.write_atomic(self.path, new)
         progress(f"wrote {self.path}")

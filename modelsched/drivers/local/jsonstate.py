@@ -163,7 +163,7 @@ def parse(text: str, source: str, *, refuse_duplicates: bool) -> dict[str, Any]:
 def read_exact(data: bytes, source: str) -> tuple[dict[str, Any], build.State]:
     """The document and its state by the standard library and the shared rules: the same
     state the fast path gives where it gives one, and the located error where not."""
-    text = decode(data, source)
+    text = build.decode(data, source)
     doc = parse(text, source, refuse_duplicates=False)
     state = build.build_state(doc, source, scalars_are_text=False)
     replicas = doc.get("replicas") or []
@@ -171,10 +171,3 @@ def read_exact(data: bytes, source: str) -> tuple[dict[str, Any], build.State]:
     if _key_ends(data) != keys:
         parse(text, source, refuse_duplicates=True)
     return doc, state
-
-
-def decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StateError(f"cluster state {source}: not UTF-8 text (byte {exc.start})") from None

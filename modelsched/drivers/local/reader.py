@@ -1,9 +1,10 @@
-"""The one entry point for reading a cluster state's bytes: format chosen once, here.
+"""The one entry point for reading a cluster state's bytes: the format is chosen once, here.
 
-`read` gives the validated state for observe (the fast readers first, the general
-ones for anything they do not take, so the result and every error message are the
-general readers'); `document` gives the parsed document as well, for apply, which
-rewrites it. Pure: no file access.
+Observe wants the validated state only: the fast readers go first (msgspec's typed
+decoding for JSON, the layout reader for YAML), the general ones take anything they do
+not, so the result and every error message are the general readers'. Apply also wants
+the parsed document (`document=True`), which it rewrites: the general readers give it.
+Pure: no file access.
 """
 
 from __future__ import annotations
@@ -13,16 +14,10 @@ from typing import Any
 from modelsched.drivers.local import build, jsonstate, yamlfast, yamlstate
 
 
-def read(data: bytes, source: str, fmt: str) -> build.State:
+def read(data: bytes, source: str, fmt: str, *, document: bool = False) -> tuple[dict[str, Any] | None, build.State]:
+    """(the parsed document when `document`, else None; the validated state)."""
     if fmt == "json":
-        return jsonstate.read(data, source)
-    text = jsonstate.decode(data, source)
-    fast = yamlfast.read(text, source)
-    return fast if fast is not None else yamlstate.read(text, source)[1]
-
-
-def document(data: bytes, source: str, fmt: str) -> tuple[dict[str, Any], build.State]:
-    """The parsed document (by the general reader, whose dicts apply rewrites) and its state."""
-    if fmt == "json":
-        return jsonstate.read_exact(data, source)
-    return yamlstate.read(jsonstate.decode(data, source), source)
+        return jsonstate.read_exact(data, source) if document else (None, jsonstate.read(data, source))
+    text = build.decode(data, source)
+    fast = None if document else yamlfast.read(text, source)
+    return (None, fast) if fast is not None else yamlstate.read(text, source)
