@@ -219,3 +219,50 @@ def test_comments_between_the_replicas_block_and_the_next_key_survive(tmp_path: 
     drv.apply(plan_for(drv, spread("llm")), lambda _: None)
     expected = "replicas:\n  - {model: llm, node: g1}\n  # about the nodes below\nnodes:\n  - {name: g1}\n"
     assert drv.path.read_text() == expected
+
+
+def test_slots_are_read_into_the_nodes_and_kept_by_apply(tmp_path: Path) -> None:
+    text = "nodes:\n  - name: g1\n    slots: 3   # three replicas of a model fit\n  - {name: g2}\nreplicas: []\n"
+    drv = make(tmp_path, text)
+    assert [(n.name, n.slots) for n in drv.observe(desired()).nodes] == [("g1", 3), ("g2", 1)]
+    drv.apply(plan_for(drv, spread("llm")), lambda _: None)
+    assert drv.path.read_text().startswith("nodes:\n  - name: g1\n    slots: 3   # three replicas of a model fit\n")
+
+
+def test_a_json_state_keeps_slots_through_apply(tmp_path: Path) -> None:
+    drv = make(tmp_path, json.dumps({"nodes": [{"name": "n1", "slots": 2}], "replicas": []}), "cluster.json")
+    drv.apply(plan_for(drv, spread("llm")), lambda _: None)
+    assert json.loads(drv.path.read_text())["nodes"] == [{"name": "n1", "slots": 2}]
+    assert drv.observe(desired()).nodes[0].slots == 2
+
+
+def test_a_stale_plan_names_the_node_that_was_drained(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu"))
+    drv.path.write_text(STATE.replace("  - name: g2\n", "  - name: g2\n    status: draining\n"))
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: 1 node changed \(g2 now draining\); nothing"):
+        drv.apply(p, lambda _: None)
+
+
+def test_a_plan_saved_without_node_digests_is_still_refused_when_stale(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu")).model_copy(update={"observed_nodes": None})
+    drv.path.write_text(STATE + "# an edit\n")
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: the cluster changed; nothing was applied"):
+        drv.apply(p, lambda _: None)
+    assert drv.path.read_text() == STATE + "# an edit\n"
+
+
+def test_apply_reports_what_it_wrote(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    messages: list[str] = []
+    drv.apply(plan_for(drv, spread("llm", tier="gpu")), messages.append)
+    assert messages == [f"wrote {drv.path}"]
+
+
+def test_a_plan_with_errors_is_refused_before_the_lock_is_taken(tmp_path: Path) -> None:
+    text = "nodes:\n  - {name: n1}\n  - {name: n1}\n"
+    drv = make(tmp_path, text)
+    with pytest.raises(StateError, match="the plan has errors"):
+        drv.apply(plan_for(drv, spread("a")), lambda _: None)
+    assert not (tmp_path / "cluster.yaml.lock").exists()
