@@ -35,9 +35,9 @@ _QUOTED = r"'(?:[^'\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]|'')*'"
 _SCALAR = re.compile(rf"(?:({_PLAIN})|({_QUOTED}))")
 _COMMENT = r"(?: +#[^\n]*)?"
 # A line at column 0 that is not blank, a comment or a sequence item: a top-level key.
-_TOP = re.compile(r"^(?![ #\n-])[^\n]+", re.MULTILINE)
+_TOP = re.compile(r"\n(?![ #\n-])[^\n]+")
 _TOP_KEY = re.compile(rf"(nodes|replicas):(?: *| +\[\] *){_COMMENT}")
-_IGNORED = re.compile(r"^ *(?:#[^\n]*)?$", re.MULTILINE)
+_FIRST_ITEM = re.compile(r"\n( *)- ")
 _ITEM = re.compile(r"( *)- (\S.*)")
 _KEY_LINE = re.compile(rf"( *)(?:({_PLAIN})|({_QUOTED})):(?: +(.*?))?{_COMMENT}")
 _END = re.compile(rf" *{_COMMENT}")
@@ -166,19 +166,40 @@ def _items(lines: list[str]) -> list[dict[str, Any]] | None:
 
 
 def _replica_pattern(indent: str) -> re.Pattern[str]:
+    # Starts with a literal newline (the block is read with one in front), so the regex
+    # engine jumps from line to line instead of trying every character.
     scalar = rf"(?:({_PLAIN})|({_QUOTED}))"
-    return re.compile(rf"^{indent}- \{{model: {scalar}, node: {scalar}\}}{_COMMENT}$", re.MULTILINE)
+    return re.compile(rf"\n{indent}- \{{model: {scalar}, node: {scalar}\}}{_COMMENT}(?=\n)")
+
+
+def _ignorable(text: str) -> bool:
+    """Only blank and comment lines."""
+    return all(not line.strip(" ") or line.lstrip(" ").startswith("#") for line in text.split("\n"))
 
 
 def _replicas(block: str) -> list[tuple[str, str]] | None:
     """The `replicas:` block's (model, node) pairs in file order, or None."""
-    first = _ITEM.search(block)
+    padded = "\n" + block + "\n"
+    first = _FIRST_ITEM.search(padded)
     if first is None:
-        return [] if _IGNORED.sub("", block).strip("\n") == "" else None
-    lines = block.count("\n") + (not block.endswith("\n"))
-    matches = _replica_pattern(first.group(1)).findall(block)
-    if len(matches) + len(_IGNORED.findall(block)) - block.endswith("\n") == lines:
-        return [(pm or _unquote(qm), pn or _unquote(qn)) for pm, qm, pn, qn in matches]
+        return [] if _ignorable(block) else None
+    # split() gives, per replica line, the text before it (empty between adjacent lines)
+    # and its four groups: plain or quoted model, plain or quoted node.
+    parts = _replica_pattern(first.group(1)).split(padded)
+    gaps = parts[0::5]
+    middle = gaps[1:-1]
+    if _ignorable(gaps[0]) and _ignorable(gaps[-1]) and (not any(middle) or all(map(_ignorable, middle))):
+        unquoted: dict[str, str] = {}
+
+        def text(plain: str | None, quoted: str) -> str:
+            if plain is not None:
+                return plain
+            found = unquoted.get(quoted)
+            if found is None:
+                found = unquoted[quoted] = _unquote(quoted)
+            return found
+
+        return list(zip(map(text, parts[1::5], parts[2::5]), map(text, parts[3::5], parts[4::5]), strict=True))
     items = _items(block.split("\n"))
     if items is None or not all(rules.is_replica(r) for r in items):
         return None
@@ -187,17 +208,19 @@ def _replicas(block: str) -> list[tuple[str, str]] | None:
 
 def _sections(text: str) -> dict[str, tuple[str, str]] | None:
     """Top-level key -> (text after the colon on its line, the block below it)."""
-    found = list(_TOP.finditer(text))
+    # With a newline in front, match i starts (in `text`) where its line starts.
+    found = list(_TOP.finditer("\n" + text))
     out: dict[str, tuple[str, str]] = {}
     for i, top in enumerate(found):
-        key = _TOP_KEY.fullmatch(top.group())
+        line = top.group()[1:]
+        key = _TOP_KEY.fullmatch(line)
         if key is None or key.group(1) in out:
             return None
         block_end = found[i + 1].start() if i + 1 < len(found) else len(text)
-        head = top.group()[len(key.group(1)) + 1 :].split("#")[0].strip()
-        out[key.group(1)] = (head, text[top.end() + 1 : block_end])
+        head = line[len(key.group(1)) + 1 :].split("#")[0].strip()
+        out[key.group(1)] = (head, text[top.end() : block_end])
     before = text[: found[0].start()] if found else text
-    if _IGNORED.sub("", before).strip("\n"):
+    if not _ignorable(before):
         return None
     return out
 
@@ -212,7 +235,7 @@ def read(text: str, source: str) -> build.State | None:
     pairs: list[tuple[str, str]] = []
     for key, (head, block) in sections.items():
         if head == "[]":
-            if _IGNORED.sub("", block).strip("\n"):
+            if not _ignorable(block):
                 return None
             continue
         if key == "nodes":
