@@ -165,16 +165,44 @@ def _items(lines: list[str]) -> list[dict[str, Any]] | None:
     return items
 
 
-def _replica_pattern(indent: str) -> re.Pattern[str]:
-    # Starts with a literal newline (the block is read with one in front), so the regex
-    # engine jumps from line to line instead of trying every character.
+def _replica_patterns(indent: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One replica: a flow line (`- {model: m, node: n}`), or two block lines (`- model: m`,
+    `  node: n`, as yaml.safe_dump writes them). Each starts with a literal newline (the
+    block is read with one in front), so the regex engine jumps from line to line
+    instead of trying every character."""
     scalar = rf"(?:({_PLAIN})|({_QUOTED}))"
-    return re.compile(rf"\n{indent}- \{{model: {scalar}, node: {scalar}\}}{_COMMENT}(?=\n)")
+    return (
+        re.compile(rf"\n{indent}- \{{model: {scalar}, node: {scalar}\}}{_COMMENT}(?=\n)"),
+        re.compile(rf"\n{indent}- model: {scalar}{_COMMENT}\n{indent}  node: {scalar}{_COMMENT}(?=\n)"),
+    )
 
 
 def _ignorable(text: str) -> bool:
     """Only blank and comment lines."""
     return all(not line.strip(" ") or line.lstrip(" ").startswith("#") for line in text.split("\n"))
+
+
+def _split_replicas(pattern: re.Pattern[str], padded: str) -> list[tuple[str, str]] | None:
+    """The (model, node) pairs when every line between the replicas `pattern` finds is a
+    blank or comment line, else None."""
+    # split() gives, per replica, the text before it (empty between adjacent replicas)
+    # and its four groups: plain or quoted model, plain or quoted node.
+    parts = pattern.split(padded)
+    gaps = parts[0::5]
+    middle = gaps[1:-1]
+    if not (_ignorable(gaps[0]) and _ignorable(gaps[-1]) and (not any(middle) or all(map(_ignorable, middle)))):
+        return None
+    unquoted: dict[str, str] = {}
+
+    def text(plain: str | None, quoted: str) -> str:
+        if plain is not None:
+            return plain
+        found = unquoted.get(quoted)
+        if found is None:
+            found = unquoted[quoted] = _unquote(quoted)
+        return found
+
+    return list(zip(map(text, parts[1::5], parts[2::5]), map(text, parts[3::5], parts[4::5]), strict=True))
 
 
 def _replicas(block: str) -> list[tuple[str, str]] | None:
@@ -183,23 +211,10 @@ def _replicas(block: str) -> list[tuple[str, str]] | None:
     first = _FIRST_ITEM.search(padded)
     if first is None:
         return [] if _ignorable(block) else None
-    # split() gives, per replica line, the text before it (empty between adjacent lines)
-    # and its four groups: plain or quoted model, plain or quoted node.
-    parts = _replica_pattern(first.group(1)).split(padded)
-    gaps = parts[0::5]
-    middle = gaps[1:-1]
-    if _ignorable(gaps[0]) and _ignorable(gaps[-1]) and (not any(middle) or all(map(_ignorable, middle))):
-        unquoted: dict[str, str] = {}
-
-        def text(plain: str | None, quoted: str) -> str:
-            if plain is not None:
-                return plain
-            found = unquoted.get(quoted)
-            if found is None:
-                found = unquoted[quoted] = _unquote(quoted)
-            return found
-
-        return list(zip(map(text, parts[1::5], parts[2::5]), map(text, parts[3::5], parts[4::5]), strict=True))
+    for pattern in _replica_patterns(first.group(1)):
+        pairs = _split_replicas(pattern, padded)
+        if pairs is not None:
+            return pairs
     items = _items(block.split("\n"))
     if items is None or not all(rules.is_replica(r) for r in items):
         return None
