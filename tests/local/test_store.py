@@ -168,3 +168,13 @@ def test_a_mixed_line_ending_file_is_left_with_its_own_line_breaks() -> None:
     text = "nodes:\r\n  - name: g1\nreplicas: []\n"
     new = store.render("yaml", text, doc_of(text), [{"model": "m", "node": "g1"}])
     assert new == "nodes:\r\n  - name: g1\nreplicas:\n  - {model: m, node: g1}\n"
+
+
+def test_non_ascii_names_in_a_replica_line_are_escaped_as_yaml_safe_dump_escapes_them() -> None:
+    assert store.replica_flow("modèle", "nœud") == '{model: "mod\\xE8le", node: "n\\u0153ud"}'
+
+
+def test_a_whole_rewrite_writes_non_ascii_as_it_is() -> None:
+    text = "nodes:\n  - {name: g1, labels: {zone: zürich}}\n...\n"
+    new = store.render("yaml", text, doc_of(text), [{"model": "m", "node": "g1"}])
+    assert new == "nodes:\n- name: g1\n  labels:\n    zone: zürich\nreplicas:\n- model: m\n  node: g1\n"
