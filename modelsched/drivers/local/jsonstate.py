@@ -30,6 +30,8 @@ from modelsched.errors import StateError
 
 MAX_DEPTH = 64  # a valid state nests 4 deep (root, nodes, node, labels)
 _SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
+# Starts with a literal colon, so the engine jumps from colon to colon.
+_WHITESPACE_COLON = re.compile(rb":(?<=[ \t\r\n]:)")
 _BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
@@ -60,22 +62,19 @@ def _int(text: str) -> int | LongInt:
     return int(text) if len(text) <= 20 else LongInt(text)
 
 
-def _keys(nodes: Any) -> int:
-    """Keys in the mappings of a parsed `nodes` value (nodes and their labels; deeper
-    values only where the rules would refuse them anyway, counted all the same)."""
-    if isinstance(nodes, dict):
-        return len(nodes) + sum(_keys(v) for v in nodes.values() if isinstance(v, (dict, list)))
-    if isinstance(nodes, list):
-        return sum(_keys(v) for v in nodes if isinstance(v, (dict, list)))
-    return 0
+def _node_keys(nodes: list[Any]) -> int:
+    """Keys in validated nodes: their own and their labels' (the rules allow nothing deeper:
+    every node is a mapping, its labels a mapping or an empty value)."""
+    labels = [node.get("labels") for node in nodes]
+    return sum(map(len, nodes)) + sum(len(each) for each in labels if type(each) is dict)
 
 
 def _key_ends(data: bytes) -> int:
     """At least the number of keys in the JSON text, exactly that when no string holds `":`."""
     ends = data.count(b'":')
-    # A key spaced from its colon has whitespace right before the colon: look for those
-    # only when some colon has (JSON from json.dumps never does).
-    if any(pair in data for pair in (b" :", b"\n:", b"\t:", b"\r:")):
+    # A key spaced from its colon has whitespace right before the colon: count those only
+    # when some colon has (JSON from json.dumps never does).
+    if _WHITESPACE_COLON.search(data):
         ends += len(_SPACED_KEY.findall(data))
     return ends
 
@@ -108,10 +107,10 @@ def _read_fast(data: bytes, source: str) -> build.State | None:
             grouped[model] = [node]
         else:
             group.append(node)
-    # Validated first: the rules bound the nodes' nesting before `_keys` walks them.
+    # Validated first: `_node_keys` counts on the shape the rules guarantee.
     nodes, known, notices = build.build_nodes(raw_nodes or [], source, names, scalars_are_text=False)
     keys = (root.nodes is not msgspec.UNSET) + (root.replicas is not msgspec.UNSET)
-    keys += _keys(raw_nodes) + 2 * len(replicas)
+    keys += _node_keys(raw_nodes or []) + 2 * len(replicas)
     if _key_ends(data) != keys:
         return None
     pairs = ((r.model, r.node) for r in replicas)
@@ -167,7 +166,7 @@ def read_exact(data: bytes, source: str) -> tuple[dict[str, Any], build.State]:
     doc = parse(text, source, refuse_duplicates=False)
     state = build.build_state(doc, source, scalars_are_text=False)
     replicas = doc.get("replicas") or []
-    keys = len(doc) + _keys(doc.get("nodes") or []) + 2 * len(replicas)
+    keys = len(doc) + _node_keys(doc.get("nodes") or []) + 2 * len(replicas)
     if _key_ends(data) != keys:
         parse(text, source, refuse_duplicates=True)
     return doc, state
