@@ -15,7 +15,7 @@ layout apply writes and people write by hand:
       - {model: 'llama3:8b', node: gpu-1}
 
 and the block style `yaml.dump` writes (`- model: x` then `  node: y`). Scalars are
-plain words (letters, digits, `_./+-`, inner `:`) or single-quoted strings on one
+plain words (letters, digits, `_./+-`, inner `:` and `'`) or single-quoted strings on one
 line; nested block `labels:` mappings are taken too. It gives exactly what the
 general reader (`yamlstate`, PyYAML's BaseLoader) gives, and returns None, leaving
 the decision to the general reader, at the first thing outside this layout: tabs,
