@@ -8,7 +8,7 @@ instructions of `json.load` of the state alone and of the full observe + plan,
 each in its own process, minus the cost of starting Python and importing
 modelsched. Needs `valgrind` (Debian package); slow (a few minutes).
 
-    python benchmarks/plan_instructions.py [--nodes 5000] [--models 500]
+    PYTHONPATH=. python benchmarks/plan_instructions.py [--nodes 5000] [--models 500] [--shape simple|realistic]
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from plan_scale import build_desired, build_state, perturb
+from plan_scale import desired_for, states_for
 
 CHILD = """
 import json, sys
 sys.path.insert(0, {bench!r})
-from plan_scale import build_desired
+from plan_scale import desired_for
 from modelsched.drivers.local import LocalDriver
 from modelsched.planner import plan
-desired = build_desired({models})
+desired = desired_for({shape!r}, {models})
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "load":
     with open(path, "rb") as fh:
@@ -55,15 +55,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--models", type=int, default=500)
+    parser.add_argument("--shape", choices=["simple", "realistic"], default="simple")
     args = parser.parse_args()
-    desired = build_desired(args.models)
+    desired = desired_for(args.shape, args.models)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "child.py"
-        script.write_text(CHILD.format(bench=str(Path(__file__).parent), models=args.models))
+        script.write_text(CHILD.format(bench=str(Path(__file__).parent), models=args.models, shape=args.shape))
         files: dict[tuple[int, str], Path] = {}
         for scale in (1, 4):
-            steady = build_state(args.nodes * scale, desired)
-            for label, state in (("steady", steady), ("10% changed", perturb(steady, 0.10))):
+            for label, state in states_for(args.shape, args.nodes * scale, desired):
                 path = Path(tmp) / f"cluster-{scale}-{label[:2]}.json"
                 path.write_text(json.dumps(state))
                 files[(scale, label)] = path
@@ -75,7 +75,7 @@ def main() -> None:
     print(f"models={args.models}; instructions in millions, Python start-up and imports subtracted")
     print(f"{'state':>12} {'load 1x':>9} {'load 4x':>9} {'growth':>7} {'plan 1x':>9} {'plan 4x':>9} {'growth':>7} "
           f"{'plan/load 1x':>12} {'plan/load 4x':>12}")
-    for label in ("steady", "10% changed"):
+    for label in dict.fromkeys(label for _, label in files):
         load = [(counts[("load", (s, label))] - counts[("none", (s, label))]) / 1e6 for s in (1, 4)]
         work = [(counts[("plan", (s, label))] - counts[("none", (s, label))]) / 1e6 for s in (1, 4)]
         print(f"{label:>12} {load[0]:>9.0f} {load[1]:>9.0f} {load[1] / load[0]:>7.2f} {work[0]:>9.0f} {work[1]:>9.0f} "

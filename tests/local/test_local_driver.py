@@ -10,6 +10,7 @@ import pytest
 
 from modelsched.drivers.local import LocalDriver
 from modelsched.errors import StalePlanError, StateError
+from modelsched.model.drift import node_digests
 from modelsched.model.plan import Plan
 from modelsched.planner import plan
 from tests.builders import bounded, desired, spread
@@ -39,8 +40,11 @@ def make(tmp_path: Path, text: str = STATE, name: str = "cluster.yaml") -> Local
 
 
 def plan_for(drv: LocalDriver, *entries: object, prune: bool = False) -> Plan:
+    """A plan as `plan --out` saves it: with the digests of the nodes it observed."""
     d = desired(*entries)  # type: ignore[arg-type]
-    return plan(d, drv.observe(d), prune=prune, driver="local", cluster=drv.cluster())
+    observed = drv.observe(d)
+    made = plan(d, observed, prune=prune, driver="local", cluster=drv.cluster())
+    return made.model_copy(update={"observed_nodes": node_digests(observed)})
 
 
 def test_observe_reads_nodes_health_labels_and_replicas(tmp_path: Path) -> None:
@@ -71,8 +75,11 @@ def test_apply_refuses_a_stale_plan_and_changes_nothing(tmp_path: Path) -> None:
     p = plan_for(drv, spread("llm", tier="gpu"))
     drv.path.write_text(STATE.replace("g2", "g9"))
     before = drv.path.read_bytes()
-    with pytest.raises(StalePlanError, match="changed since the plan was made"):
+    with pytest.raises(StalePlanError) as err:
         drv.apply(p, lambda _: None)
+    assert str(err.value) == (
+        "Saved plan is stale: 2 nodes changed (g2 left, g9 joined); nothing was applied. Run modelsched plan again."
+    )
     assert drv.path.read_bytes() == before
 
 
@@ -101,8 +108,7 @@ def test_json_state_round_trips(tmp_path: Path) -> None:
 
 def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
     text = (
-        "nodes: [{name: n1}]\n"
-        "replicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
+        "nodes: [{name: n1}]\nreplicas:\n  - {model: a, node: n1}\n  - {model: b, node: n1}\n  - {model: a, node: n1}\n"
     )
     drv = make(tmp_path, text)
     drv.apply(plan_for(drv, spread("a")), lambda _: None)
@@ -134,9 +140,7 @@ def test_duplicates_on_a_node_remove_the_later_copies(tmp_path: Path) -> None:
         "a duplicated key",
     ],
 )
-def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_a_corrupt_state_file_is_an_error_and_is_left_untouched(tmp_path: Path, text: str, message: str) -> None:
     drv = make(tmp_path, text)
     with pytest.raises(StateError) as err:
         drv.observe(desired())
@@ -176,7 +180,7 @@ def test_two_concurrent_applies_of_one_plan_apply_exactly_once(tmp_path: Path) -
     def worker() -> None:
         barrier.wait()
         try:
-            LocalDriver(drv.path).apply(p, lambda _: None)
+            LocalDriver(drv.path, lock_timeout=30).apply(p, lambda _: None)
             outcomes.append("applied")
         except StalePlanError:
             outcomes.append("stale")
@@ -215,3 +219,50 @@ def test_comments_between_the_replicas_block_and_the_next_key_survive(tmp_path: 
     drv.apply(plan_for(drv, spread("llm")), lambda _: None)
     expected = "replicas:\n  - {model: llm, node: g1}\n  # about the nodes below\nnodes:\n  - {name: g1}\n"
     assert drv.path.read_text() == expected
+
+
+def test_slots_are_read_into_the_nodes_and_kept_by_apply(tmp_path: Path) -> None:
+    text = "nodes:\n  - name: g1\n    slots: 3   # three replicas of a model fit\n  - {name: g2}\nreplicas: []\n"
+    drv = make(tmp_path, text)
+    assert [(n.name, n.slots) for n in drv.observe(desired()).nodes] == [("g1", 3), ("g2", 1)]
+    drv.apply(plan_for(drv, spread("llm")), lambda _: None)
+    assert drv.path.read_text().startswith("nodes:\n  - name: g1\n    slots: 3   # three replicas of a model fit\n")
+
+
+def test_a_json_state_keeps_slots_through_apply(tmp_path: Path) -> None:
+    drv = make(tmp_path, json.dumps({"nodes": [{"name": "n1", "slots": 2}], "replicas": []}), "cluster.json")
+    drv.apply(plan_for(drv, spread("llm")), lambda _: None)
+    assert json.loads(drv.path.read_text())["nodes"] == [{"name": "n1", "slots": 2}]
+    assert drv.observe(desired()).nodes[0].slots == 2
+
+
+def test_a_stale_plan_names_the_node_that_was_drained(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu"))
+    drv.path.write_text(STATE.replace("  - name: g2\n", "  - name: g2\n    status: draining\n"))
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: 1 node changed \(g2 now draining\); nothing"):
+        drv.apply(p, lambda _: None)
+
+
+def test_a_plan_saved_without_node_digests_is_still_refused_when_stale(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    p = plan_for(drv, spread("llm", tier="gpu")).model_copy(update={"observed_nodes": None})
+    drv.path.write_text(STATE + "# an edit\n")
+    with pytest.raises(StalePlanError, match=r"^Saved plan is stale: the cluster changed; nothing was applied"):
+        drv.apply(p, lambda _: None)
+    assert drv.path.read_text() == STATE + "# an edit\n"
+
+
+def test_apply_reports_what_it_wrote(tmp_path: Path) -> None:
+    drv = make(tmp_path)
+    messages: list[str] = []
+    drv.apply(plan_for(drv, spread("llm", tier="gpu")), messages.append)
+    assert messages == [f"wrote {drv.path}"]
+
+
+def test_a_plan_with_errors_is_refused_before_the_lock_is_taken(tmp_path: Path) -> None:
+    text = "nodes:\n  - {name: n1}\n  - {name: n1}\n"
+    drv = make(tmp_path, text)
+    with pytest.raises(StateError, match="the plan has errors"):
+        drv.apply(plan_for(drv, spread("a")), lambda _: None)
+    assert not (tmp_path / "cluster.yaml.lock").exists()

@@ -1,88 +1,74 @@
-"""State file I/O: read, exclusive lock, and crash-safe rewrite of the replicas list.
+"""The new state text after apply: only the replicas change, the rest of the file is kept.
 
-Writes go to a temp file in the same directory, are fsynced, then renamed over the
-original (and the directory fsynced), so a crash leaves either the old or the new
-file, never half of one. For YAML only the `replicas:` block is rewritten, so the
-user's comments and layout of `nodes:` survive an apply.
+YAML: only the value of the top-level `replicas` key is rewritten, so comments and
+layout elsewhere survive: in a block-style root the `replicas:` entry is replaced in
+place (keys may be indented, all by the same amount; blank and comment lines before
+the next key stay with it); in a flow-style root (`{nodes: [...], replicas: [...]}`)
+the value's text is replaced (or `, replicas: [...]` added before the closing brace).
+The result is parsed back and must hold exactly the document with the new replicas;
+when splicing cannot guarantee that, the whole document is written instead (correct
+data; comments lost). JSON is written whole, indented by 2. A file whose every line
+ends in CRLF keeps CRLF. Must not touch the disk.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from modelsched.errors import StateError
+from modelsched.drivers.local.yamlstate import StrictLoader
+
+_scalars: dict[str, str] = {}
 
 
-def state_format(path: Path) -> str:
-    return "json" if path.suffix.lower() == ".json" else "yaml"
+def _flow_scalar(value: str) -> str:
+    """`value` as PyYAML's safe_dump writes it as a value inside a flow mapping (cached:
+    a state repeats a few hundred model and a few thousand node names)."""
+    shown = _scalars.get(value)
+    if shown is None:
+        dumped = yaml.safe_dump({"v": value}, default_flow_style=True, width=10**6, allow_unicode=False)
+        shown = dumped[len("{v: ") : -len("}\n")]
+        if len(_scalars) < 100_000:
+            _scalars[value] = shown
+    return shown
 
 
-def read_state(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise StateError(
-            f"cluster state {path}: file not found (give --state PATH or set MODELSCHED_STATE)"
-        ) from None
-    except OSError as exc:
-        raise StateError(f"cluster state {path}: cannot read: {exc.strerror}") from None
+def replica_flow(model: str, node: str) -> str:
+    return f"{{model: {_flow_scalar(model)}, node: {_flow_scalar(node)}}}"
 
 
-def decode(data: bytes, path: Path) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StateError(f"cluster state {path}: not UTF-8 text (byte {exc.start})") from None
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `<state>.lock` (the state file itself is replaced on write,
-    so a lock on it would not exclude a writer that opened the new file)."""
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StateError(f"cluster state {path}: cannot create lock file {lock_path}: {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-_ReadBack: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-
-
-def _replicas_yaml(replicas: list[dict[str, str]]) -> str:
+def _block(replicas: list[dict[str, str]], indent: str) -> str:
     if not replicas:
-        return "replicas: []\n"
-    lines = ["replicas:"]
-    for r in replicas:
-        flow = yaml.safe_dump({"model": r["model"], "node": r["node"]}, default_flow_style=True, width=10**6)
-        lines.append("  - " + flow.strip())
+        return f"{indent}replicas: []\n"
+    lines = [f"{indent}replicas:"]
+    lines += [f"{indent}  - {replica_flow(r['model'], r['node'])}" for r in replicas]
     return "\n".join(lines) + "\n"
 
 
-def _splice_yaml(original: str, block: str) -> str | None:
-    """Replace the top-level block-style `replicas:` entry in place; None when the layout
-    is not one we can splice safely (flow-style root, indented keys, no such key)."""
-    root = yaml.compose(original, Loader=yaml.SafeLoader)
-    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+def _flow(replicas: list[dict[str, str]]) -> str:
+    return "[" + ", ".join(replica_flow(r["model"], r["node"]) for r in replicas) + "]"
+
+
+def _splice_flow(original: str, root: yaml.MappingNode, replicas: list[dict[str, str]]) -> str | None:
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "replicas":
+            return original[: value.start_mark.index] + _flow(replicas) + original[value.end_mark.index :]
+    close = original.rfind("}", 0, root.end_mark.index)
+    if close < 0:
         return None
+    sep = ", " if root.value else ""
+    return original[:close] + sep + "replicas: " + _flow(replicas) + original[close:]
+
+
+def _splice_block(original: str, root: yaml.MappingNode, replicas: list[dict[str, str]]) -> str | None:
     keys = [k for k, _ in root.value]
-    if any(k.start_mark.column != 0 for k in keys):
+    columns = {k.start_mark.column for k in keys}
+    if len(columns) > 1:
         return None
+    indent = " " * (columns.pop() if columns else 0)
+    block = _block(replicas, indent)
     for i, key in enumerate(keys):
         if not (isinstance(key, yaml.ScalarNode) and key.value == "replicas"):
             continue
@@ -92,21 +78,31 @@ def _splice_yaml(original: str, block: str) -> str | None:
         # Blank and comment lines just before the next key belong to what follows: keep them.
         while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
             stop -= len(lines.pop())
-        return original[:start] + block + original[stop:]
+        # The key's own indentation is already in front of it.
+        return original[:start] + block[len(indent) :] + original[stop:]
     sep = "" if not original or original.endswith("\n") else "\n"
     return original + sep + block
 
 
-def render_yaml(original: str, doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
-    """The new state text: `original` with only its `replicas:` block replaced, so comments
-    and layout elsewhere survive. The result is parsed back and must hold exactly `doc`
-    with the new replicas; if splicing cannot guarantee that (an unusual layout), the
-    whole document is written out instead (correct data, comments lost)."""
-    spliced = _splice_yaml(original, _replicas_yaml(replicas)) if original.strip() else None
+def _splice(original: str, replicas: list[dict[str, str]]) -> str | None:
+    """`original` with its replicas replaced, or None when its layout is not one we splice."""
+    try:
+        root = yaml.compose(original, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    if root.flow_style:
+        return _splice_flow(original, root, replicas)
+    return _splice_block(original, root, replicas)
+
+
+def _render_yaml(original: str, doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
     want = {**doc, "replicas": replicas}
+    spliced = _splice(original, replicas) if original.strip() else None
     if spliced is not None:
         try:
-            if yaml.load(spliced, Loader=_ReadBack) == want:
+            if yaml.load(spliced, Loader=StrictLoader) == want:
                 return spliced
         except yaml.YAMLError:
             pass
@@ -114,40 +110,21 @@ def render_yaml(original: str, doc: dict[str, Any], replicas: list[dict[str, str
     return yaml.dump(ordered, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
-def render_json(doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
+def _render_json(doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
     out = dict(doc)
     out["replicas"] = replicas
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    try:
-        _write_atomic(path, text)
-    except OSError as exc:
-        raise StateError(
-            f"cluster state {path}: cannot write: {exc.strerror or exc}; the file was not changed"
-        ) from None
+def uses_crlf(text: str) -> bool:
+    """Every line break is CRLF (and there is at least one)."""
+    return "\r\n" in text and text.count("\n") == text.count("\r\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    directory = path.parent
-    mode = 0o644
-    with contextlib.suppress(OSError):
-        mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+def render(fmt: str, original: str, doc: dict[str, Any], replicas: list[dict[str, str]]) -> str:
+    """The new state text for `original` (parsed as `doc`) holding `replicas`."""
+    crlf = uses_crlf(original)
+    if crlf:
+        original = original.replace("\r\n", "\n")
+    new = _render_json(doc, replicas) if fmt == "json" else _render_yaml(original, doc, replicas)
+    return new.replace("\n", "\r\n") if crlf else new
