@@ -103,7 +103,7 @@ def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = 
             path = recorded
         if req.lock_timeout is None:
             return LocalDriver(path)
-        return LocalDriver(path, lock_timeout=req.lock_timeout)  # type: ignore[call-arg,unused-ignore]
+        return LocalDriver(path, lock_timeout=req.lock_timeout)
     if name == "nomad":
         # The connection settings' precedence is moving into the Nomad driver's package;
         # until then it lives beside the Nomad options (imported here only for Nomad).
