@@ -23,6 +23,7 @@ from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.conncheck import check_seconds
 from modelsched.drivers.nomad.connection import Connection, with_config
 from modelsched.drivers.nomad.observe import Query, observe, snapshot_of
+from modelsched.drivers.nomad.stopcheck import check_stops
 from modelsched.drivers.nomad.template import load_template
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
@@ -133,6 +134,7 @@ class NomadDriver:
                 moved.append(("job", op.job_id))
         if moved or snap.observed.fingerprint != plan.observed_fingerprint:
             raise StalePlanError(stale_message(plan.observed_nodes, snap.observed, others=moved))
+        check_stops(data.ops, plan.changes, snap.observed)
         return nomad_apply.run(client, plan, data.ops, progress, wait=self.wait, timeout=self.wait_timeout)
 
     def _plan_connection(self, plan: Plan) -> Connection:
