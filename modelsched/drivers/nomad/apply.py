@@ -1,6 +1,6 @@
 """Apply prepared Nomad job operations: check-index registers, allocation stops, then wait.
 
-Before anything: `stopcheck` (every stop is a planned removal). Order: every model's operation in job ID order, purges last. Per job: GET it and refuse
+Order: every model's operation in job ID order, purges last. Per job: GET it and refuse
 if its modify index moved since the plan (a purge also needs it to still be ours), skip
 a register whose job equals the live one (registering an unchanged job still creates an
 evaluation: NOMAD.md), stop exactly the allocations the plan names, then register with

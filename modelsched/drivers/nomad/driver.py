@@ -1,8 +1,9 @@
 """NomadDriver: the `Driver` for HashiCorp Nomad (observe, prepare, apply).
 
 Wires the pieces: `observe` (bounded request budget), `prepare` (rendered jobs,
-operations, notes, optional server dry run) and `apply` (stale check, check-index
-registers, wait). Owns no Nomad call itself (`client` does) and never prints.
+operations, notes, optional server dry run) and `apply` (stale check, `stopcheck`:
+every stop is a planned removal, check-index registers, wait).
+Owns no Nomad call itself (`client` does) and never prints.
 
 Immutable once built: its connection is resolved before (`connection.resolve`, the
 config's `nomad:` settings included when given), `cluster()` is right at any time, and
