@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from modelsched.cli.nomad_options import NAMES, connection
+from modelsched.cli.nomad_options import NAMES
+from modelsched.drivers.nomad.build import connection
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
 from tests.clirun import EXAMPLES, Run

@@ -9,8 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from modelsched.cli.nomad_options import NAMES, RENDER_NAMES, Seconds, build_nomad_driver, connection, nomad_options
+from modelsched.cli.nomad_options import NAMES, RENDER_NAMES, Seconds, nomad_options
 from modelsched.drivers.nomad import NomadDriver
+from modelsched.drivers.nomad.build import build_nomad_driver, connection
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.connection import DEFAULT_TIMEOUT, Connection, Options, job_scope, resolve, with_config
 from modelsched.drivers.transport import Adapter
@@ -310,3 +311,28 @@ def test_timeouts_that_are_not_finite_non_negative_seconds_are_one_line_errors(r
               "--auto-approve", *args, env={"NOMAD_ADDR": "http://127.0.0.1:9"})
     assert got.code == 1 and args[0] in got.err, got.err
     assert "Traceback" not in got.err and "unreachable" not in got.err
+
+
+def test_the_apply_wait_has_one_default_used_by_the_workflow_and_the_driver() -> None:
+    from modelsched.drivers.nomad.build import DEFAULT_WAIT_TIMEOUT
+    from modelsched.workflow.request import Request, build_driver
+
+    assert DEFAULT_WAIT_TIMEOUT == 300.0
+    built = build_driver("nomad", Request(env={}))
+    assert isinstance(built, NomadDriver) and built.wait_timeout == DEFAULT_WAIT_TIMEOUT
+    assert NomadDriver(Connection()).wait_timeout == DEFAULT_WAIT_TIMEOUT
+    given = build_driver("nomad", Request(env={}, wait_timeout=7.0))
+    assert isinstance(given, NomadDriver) and given.wait_timeout == 7.0
+
+
+def test_the_workflow_builds_the_nomad_driver_without_the_cli() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom modelsched.workflow.request import Request, build_driver\n"
+        "build_driver('nomad', Request(env={}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('modelsched.cli')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -20,6 +20,7 @@ from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.nomad import apply as nomad_apply
 from modelsched.drivers.nomad import dryrun, jobops
 from modelsched.drivers.nomad import prepare as nomad_prepare
+from modelsched.drivers.nomad.build import DEFAULT_WAIT_TIMEOUT
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.conncheck import check_seconds
 from modelsched.drivers.nomad.connection import Connection, with_config
@@ -45,7 +46,7 @@ class NomadDriver:
         adopt: bool = False,
         server_dry_run: bool = False,
         wait: bool = True,
-        wait_timeout: float = 300.0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """`config`: the config's `nomad:` settings, when known at build time (they fill
         the namespace and region nothing else set; `cluster()` then includes them)."""
