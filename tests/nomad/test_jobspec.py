@@ -328,3 +328,21 @@ def _write(path: Path, data: bytes) -> str:
 def _fifo(path: Path) -> str:
     os.mkfifo(path)
     return str(path)
+
+
+@pytest.mark.parametrize(
+    ("own", "configured", "placement"),
+    [(None, "scheduler", "scheduler"), (None, "pinned", "pinned"), ("scheduler", "pinned", "scheduler"),
+     ("pinned", "scheduler", "pinned")],
+    ids=["neither set: the scheduler places", "the config's nomad.placement applies to a model without one",
+         "a model's own placement beats the config's", "a model may pin under a scheduler-placed config"],
+)
+def test_plan_and_render_read_a_models_placement_from_one_rule(own: Any, configured: Any, placement: str) -> None:
+    from modelsched.drivers.nomad.review import review_jobs
+    from modelsched.model.entry import Desired, NomadSettings, Settings
+
+    entry = Entry(model_name="m", min_replicas=1, max_replicas=2, placement=own)  # bounded: service unless pinned
+    desired = Desired(entries=(entry,), settings=Settings(nomad=NomadSettings(placement=configured)))
+    assert jobspec.placement_of(entry, desired) == placement
+    (_, job), = review_jobs(desired, env={})
+    assert job["Type"] == {"scheduler": "service", "pinned": "system"}[placement]

@@ -47,10 +47,6 @@ PURGE_UNPINNED = (
 ROLLING = "rolling, max_parallel 1 (Nomad's default update strategy)"
 
 
-def placement_of(entry: Entry, desired: Desired) -> str:
-    return entry.placement or desired.settings.nomad.placement
-
-
 @dataclass(frozen=True)
 class Prepared:
     ops: tuple[JobOp, ...]
@@ -130,7 +126,7 @@ def build(
         if name in observed.blocked or name not in models:
             continue
         job_id = query.listed[name]
-        placement = placement_of(entry, desired)
+        placement = jobspec.placement_of(entry, desired)
         mine = changes_of.get(name, [])
         current = list(observed.replicas.get(name, ()))
         ids = list(observed.replica_ids.get(name, ()))
