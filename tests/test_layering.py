@@ -91,9 +91,9 @@ def test_drivers_never_import_each_other() -> None:
         assert not {n for n in found if any(n == o or n.startswith(o + ".") for o in others)}, name
 
 
-# The Nomad and LocalAI connection options build their drivers from the cli package; the
-# workflow reaches them lazily, only when that driver is chosen.
-WORKFLOW_MAY_IMPORT_FROM_CLI = {"modelsched.cli.nomad_options", "modelsched.cli.localai_options"}
+# The LocalAI connection options build their driver from the cli package; the workflow
+# reaches them lazily, only when that driver is chosen.
+WORKFLOW_MAY_IMPORT_FROM_CLI = {"modelsched.cli.localai_options"}
 
 
 def test_the_workflow_sits_above_the_drivers_and_below_the_cli() -> None:

@@ -1,25 +1,24 @@
-"""The `--nomad-*` options, declared here and resolved by the driver's one resolver.
+"""The `--nomad-*` options: declarations only.
 
-Which value wins (option, saved plan, NOMAD_* environment, the config's `nomad:`
-settings, default) is decided in `modelsched.drivers.nomad.connection.resolve` only.
-`NAMES` lists every option's dest name (the CLI refuses them with another driver).
-Declaring the options imports neither requests, python-nomad nor Jinja2: the driver
-loads in `build_nomad_driver`.
+The command receives their values as one `nomad_opts` dict (by dest name); the
+workflow hands it to `modelsched.drivers.nomad.build.build_nomad_driver`, and which
+value wins (option, saved plan, NOMAD_* environment, the config's `nomad:` settings,
+default) is decided in `modelsched.drivers.nomad.connection.resolve` only. `NAMES`
+lists every option's dest name (the CLI refuses them with another driver). Declaring
+the options imports neither requests, python-nomad nor Jinja2.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from modelsched.drivers.base import Driver
 from modelsched.drivers.nomad.conncheck import check_seconds
-from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS, DEFAULT_TIMEOUT, Connection, Options, resolve
+from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS, DEFAULT_TIMEOUT
 from modelsched.errors import UsageError
-from modelsched.model.entry import NomadSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,54 +103,3 @@ nomad_options = _decorator(_OPTIONS)
 nomad_options.__doc__ = "Add every Nomad option; the command receives them as one `nomad_opts` dict."
 # `render` never contacts Nomad: only the options that shape the jobs.
 render_options = _decorator(_JOBS)
-
-
-def options_of(nomad_opts: Mapping[str, Any]) -> Options:
-    return Options(
-        address=nomad_opts.get("nomad_addr"),
-        namespace=nomad_opts.get("nomad_namespace"),
-        region=nomad_opts.get("nomad_region"),
-        cacert=nomad_opts.get("nomad_cacert"),
-        capath=nomad_opts.get("nomad_capath"),
-        client_cert=nomad_opts.get("nomad_client_cert"),
-        client_key=nomad_opts.get("nomad_client_key"),
-        tls_server_name=nomad_opts.get("nomad_tls_server_name"),
-        skip_verify=nomad_opts.get("nomad_skip_verify"),
-        timeout=nomad_opts.get("nomad_timeout"),
-    )
-
-
-def connection(
-    nomad_opts: Mapping[str, Any],
-    *,
-    env: Mapping[str, str],
-    plan_cluster: Mapping[str, str] | None = None,
-    config: NomadSettings | None = None,
-) -> Connection:
-    return resolve(options_of(nomad_opts), env=env, plan_cluster=plan_cluster, config=config)
-
-
-def build_nomad_driver(
-    nomad_opts: dict[str, Any],
-    *,
-    env: Mapping[str, str],
-    plan_cluster: dict[str, str] | None = None,
-    config: NomadSettings | None = None,
-    server_dry_run: bool = False,
-    wait: bool = True,
-    wait_timeout: float = 300.0,
-) -> Driver:
-    """A NomadDriver. Pass the config's `nomad:` settings (`config`) when a config was
-    read, so the driver's cluster includes its namespace and region from the start."""
-    conn = connection(nomad_opts, env=env, plan_cluster=plan_cluster, config=config)
-    check_seconds(wait_timeout, "--timeout", zero=True)
-    from modelsched.drivers.nomad.driver import NomadDriver
-
-    return NomadDriver(
-        conn,
-        job_template=nomad_opts.get("job_template"),
-        adopt=bool(nomad_opts.get("adopt")),
-        server_dry_run=server_dry_run,
-        wait=wait,
-        wait_timeout=wait_timeout,
-    )

@@ -3,8 +3,9 @@
 It offers only the options it uses (namespace, region, job template): no address, TLS,
 timeout or --adopt, since it never contacts Nomad.
 
-The jobs come from `drivers.nomad.review` (scheduler-chosen form, planned count
-unknown); this module parses options and writes them out.
+The jobs come from the workflow's render flow (the Nomad driver's `review_jobs`:
+scheduler-chosen form, planned count unknown); this module parses options and writes
+them out.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from typing import Any
 import click
 import orjson
 
+from modelsched import workflow
 from modelsched.cli.nomad_options import render_options
-from modelsched.config.load import load_desired
-from modelsched.drivers.nomad.review import review_jobs
 from modelsched.errors import ModelschedError
 
 
@@ -63,15 +63,8 @@ def job_json(job: dict[str, Any]) -> str:
 @click.option("--debug", is_flag=True, expose_value=False, help="Show a traceback on errors.")
 def render(config: str | None, out_dir: str | None, nomad_opts: dict[str, Any]) -> None:
     """Render the Nomad job of every model (JSON) without contacting Nomad."""
-    env = os.environ
-    desired = load_desired(config, env, sys.stdin)
-    docs = review_jobs(
-        desired,
-        env=env,
-        namespace=nomad_opts.get("nomad_namespace"),
-        region=nomad_opts.get("nomad_region"),
-        job_template=nomad_opts.get("job_template"),
-    )
+    req = workflow.Request(env=os.environ, stdin=sys.stdin, config=config, nomad_opts=nomad_opts)
+    docs = workflow.render_jobs(req)
     if out_dir is None:
         click.echo("\n".join(job_json(job) for _, job in docs))
         return

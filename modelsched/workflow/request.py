@@ -105,17 +105,15 @@ def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = 
             return LocalDriver(path)
         return LocalDriver(path, lock_timeout=req.lock_timeout)
     if name == "nomad":
-        # The connection settings' precedence is moving into the Nomad driver's package;
-        # until then it lives beside the Nomad options (imported here only for Nomad).
-        from modelsched.cli.nomad_options import build_nomad_driver
+        from modelsched.drivers.nomad.build import build_nomad_driver  # the Nomad stack only for Nomad
 
         return build_nomad_driver(
-            dict(req.nomad_opts),
+            req.nomad_opts,
             env=req.env,
             plan_cluster=plan_cluster,
             server_dry_run=req.server_dry_run,
             wait=req.wait,
-            wait_timeout=300.0 if req.wait_timeout is None else req.wait_timeout,
+            wait_timeout=req.wait_timeout,
         )
     if name == "localai":
         from modelsched.cli.localai_options import build_localai_driver

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
-from modelsched.cli.nomad_options import NAMES, connection
+from modelsched.cli.nomad_options import NAMES
+from modelsched.drivers.nomad.build import connection
 from modelsched.drivers.nomad.client import MAX_SHOWN, Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
 from tests.clirun import EXAMPLES, Run

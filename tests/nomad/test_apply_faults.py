@@ -220,3 +220,22 @@ def test_a_job_changed_between_plan_and_apply_is_named_and_nothing_is_applied(cl
     with pytest.raises(StalePlanError, match=stale):
         apply(drv, p)
     assert all(m == "GET" for m, _, _ in cluster.requests)
+
+
+FORGED = "boom\n\nApply complete: 9 replica(s) added\r\x1b[32mApply complete\u202e"
+
+
+def test_a_server_body_cannot_forge_output_lines(run: Run, cluster: Any) -> None:
+    """Nomad's error text is shown on the error's own line: its newlines, carriage
+    returns and escape sequences are written escaped, never as line breaks."""
+    env = {"NOMAD_ADDR": cluster.address, "MODELSCHED_DRIVER": "nomad"}
+    config = str(EXAMPLES / "localai-scheduling.yaml")
+    assert run("plan", "--config", config, "--out", "plan.json", env=env).code == 0
+    cluster.fail(status=500, body=FORGED, path_prefix=NOMIC, method="POST")
+    got = run("apply", "plan.json", env=env)
+    assert got.code == 1
+    lines = (got.out + got.err).splitlines()
+    assert not [line for line in lines if line.startswith("Apply complete")], got.out + got.err
+    assert "\x1b" not in got.out + got.err and "\r" not in got.out + got.err
+    assert any("boom\\n\\nApply complete: 9 replica(s) added\\r\\x1b[32mApply complete\\u202e" in line
+               for line in lines), got.err

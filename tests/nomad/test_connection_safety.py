@@ -4,6 +4,7 @@ answers that are not Nomad's are never read as an empty cluster."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from modelsched.cli.nomad_options import NAMES, connection
+from modelsched.cli.nomad_options import NAMES
+from modelsched.drivers.nomad.build import connection
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
 from tests.clirun import EXAMPLES, Run
@@ -226,3 +228,60 @@ def test_requests_exceptions_are_never_chained_into_the_error(http_server: Any) 
     with pytest.raises(DriverError) as err:
         NomadClient(Connection(address=http_server.address, token=TOKEN)).nodes()
     assert err.value.__suppress_context__ and not isinstance(err.value.__cause__, requests.RequestException)
+
+
+# -- a saved plan is untrusted: its address never decides where the token goes -----------
+
+
+def _plan_then_point_elsewhere(run: Run, sim: Any, elsewhere: str, tmp_path: Path) -> Path:
+    """Plan against `sim` with a token, then edit the plan file's cluster.address (the
+    plan travels as a CI artifact: anyone who can write it can do this)."""
+    import json
+
+    sim.add_node("gpu-1", meta={"tier": "gpu"})
+    out = tmp_path / "plan.json"
+    got = run("plan", "--config", CONFIG, "--driver", "nomad", "--out", str(out),
+              env={"NOMAD_ADDR": sim.address, "NOMAD_TOKEN": TOKEN})
+    assert got.code == 0, got.err
+    doc = json.loads(out.read_text())
+    doc["cluster"]["address"] = elsewhere
+    out.write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("env_addr", "said"),
+    [
+        (None, r"neither NOMAD_ADDR nor --nomad-addr is set.*Set NOMAD_ADDR \(or --nomad-addr\) to http://127"),
+        ("sim", r"NOMAD_ADDR http://127\.0\.0\.1:\d+ contradicts the plan file, which was made for address "
+                r"http://127\.0\.0\.1:\d+"),
+    ],
+    ids=["with only NOMAD_TOKEN set, the plan's address is refused",
+         "a NOMAD_ADDR that differs from the plan's address is a usage error naming both"],
+)
+def test_applying_a_plan_whose_address_was_edited_never_sends_the_token_there(
+    run: Run, nomad_sim: Any, http_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    env_addr: str | None, said: str,
+) -> None:
+    out = _plan_then_point_elsewhere(run, nomad_sim, http_server.address, tmp_path)
+    monkeypatch.delenv("NOMAD_ADDR", raising=False)
+    env = {"NOMAD_TOKEN": TOKEN} if env_addr is None else {"NOMAD_TOKEN": TOKEN, "NOMAD_ADDR": nomad_sim.address}
+    got = run("apply", str(out), "--auto-approve", env=env)
+    assert got.code == 1, got.out + got.err
+    assert http_server.tokens == []  # not one request reached the address the plan named
+    assert re.search(said, got.err), got.err
+    assert TOKEN not in got.out + got.err and "Traceback" not in got.err
+
+
+def test_without_a_token_the_plans_address_is_used_as_recorded(
+    run: Run, nomad_sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nomad_sim.add_node("gpu-1", meta={"tier": "gpu"})
+    out = tmp_path / "plan.json"
+    assert run("plan", "--config", CONFIG, "--driver", "nomad", "--out", str(out),
+               env={"NOMAD_ADDR": nomad_sim.address}).code == 0
+    monkeypatch.delenv("NOMAD_ADDR", raising=False)
+    monkeypatch.delenv("NOMAD_TOKEN", raising=False)
+    got = run("apply", str(out), "--auto-approve", "--no-wait")
+    assert got.code == 0, got.out + got.err
+    assert nomad_sim.job("modelsched-gpt-oss") is not None

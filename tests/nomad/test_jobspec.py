@@ -290,3 +290,59 @@ def test_a_job_name_prefix_that_would_change_the_request_path_is_refused(prefix:
 
     with pytest.raises(ConfigError, match="job_name_prefix"):
         job_id_for(prefix, "m")
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda tmp: "/dev/zero", r"job template /dev/zero: cannot read it: is a character device, not a regular "
+                                  r"file \(a job template is a UTF-8 regular file of at most 1 MiB\)"),
+        (lambda tmp: _write(tmp / "big.j2", b"{}" + b" " * (1024 * 1024)),
+         r"big\.j2: cannot read it: larger than the 1 MiB limit"),
+        (lambda tmp: _fifo(tmp / "fifo.j2"), r"fifo\.j2: cannot read it: is a FIFO"),
+        (lambda tmp: str(tmp), r"cannot read it: is a directory"),
+        (lambda tmp: _write(tmp / "latin1.j2", b'{"ID": "caf\xe9"}'), r"latin1\.j2: cannot read it: not UTF-8 text"),
+    ],
+    ids=["/dev/zero ends at once", "a file one byte over the limit", "a FIFO without a writer does not hang",
+         "a directory", "bytes that are not UTF-8"],
+)
+def test_a_job_template_is_read_within_a_size_limit_and_only_from_a_regular_file(
+    tmp_path: Path, make: Any, said: str
+) -> None:
+    with pytest.raises(ConfigError, match=said):
+        load_template(make(tmp_path))
+
+
+def test_a_template_at_exactly_the_limit_is_read(tmp_path: Path) -> None:
+    from modelsched.drivers.nomad.template import MAX_TEMPLATE_BYTES
+
+    body = b"{}" + b" " * (MAX_TEMPLATE_BYTES - 2)
+    assert len(load_template(_write(tmp_path / "full.j2", body)).source) == MAX_TEMPLATE_BYTES
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def _fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("own", "configured", "placement"),
+    [(None, "scheduler", "scheduler"), (None, "pinned", "pinned"), ("scheduler", "pinned", "scheduler"),
+     ("pinned", "scheduler", "pinned")],
+    ids=["neither set: the scheduler places", "the config's nomad.placement applies to a model without one",
+         "a model's own placement beats the config's", "a model may pin under a scheduler-placed config"],
+)
+def test_plan_and_render_read_a_models_placement_from_one_rule(own: Any, configured: Any, placement: str) -> None:
+    from modelsched.drivers.nomad.review import review_jobs
+    from modelsched.model.entry import Desired, NomadSettings, Settings
+
+    entry = Entry(model_name="m", min_replicas=1, max_replicas=2, placement=own)  # bounded: service unless pinned
+    desired = Desired(entries=(entry,), settings=Settings(nomad=NomadSettings(placement=configured)))
+    assert jobspec.placement_of(entry, desired) == placement
+    (_, job), = review_jobs(desired, env={})
+    assert job["Type"] == {"scheduler": "service", "pinned": "system"}[placement]

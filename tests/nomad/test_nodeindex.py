@@ -14,6 +14,7 @@ from modelsched.drivers.nomad.observe import Query
 from modelsched.errors import ConfigError
 from modelsched.model.entry import Desired, Entry
 from tests.nomadsim import NomadSim
+from tests.nomadsim.bexpr import compile_filter
 
 
 @pytest.mark.parametrize(
@@ -36,13 +37,17 @@ from tests.nomadsim import NomadSim
         ("a*b*c", "aXbYc", True),
         ("a*b*c", "aXcYb", False),
         ("*a*", "bab", True),
+        ("eu-*-a", "eu-a", False),
+        ("a*b*c", "abc", True),
+        ("dc1", "dc10", False),
     ],
     ids=[
         "star matches anything", "exact name", "another name", "trailing star", "leading star",
         "leading star, other suffix", "inner star", "inner star, other suffix",
         "? is a literal, not one character", "? matches itself", "[..] is a literal, not a class",
         "[..] matches itself", "empty matches empty", "empty matches nothing else", "two stars in order",
-        "two stars out of order", "stars on both sides",
+        "two stars out of order", "stars on both sides", "prefix and suffix may not overlap",
+        "a star matches the empty run", "an exact name is not a prefix",
     ],
 )
 def test_datacenter_patterns_are_go_glob_where_only_star_is_special(pattern: str, subject: str, matches: bool) -> None:
@@ -59,6 +64,8 @@ def test_a_job_scope_uses_go_glob_and_the_node_pool() -> None:
     assert nodeindex.job_scope(stubs, "all", ["dc?"]) == {"b"}
     assert nodeindex.job_scope(stubs, "gpu", ["dc*"]) == {"a", "b"}
     assert nodeindex.job_scope(stubs, "default", ["*"]) == {"c"}
+    assert nodeindex.job_scope(stubs, "gpu", ["dc1", "dc2"]) == {"a"}
+    assert nodeindex.job_scope(stubs, "gpu", ["ap-*"]) == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -69,9 +76,13 @@ def test_a_job_scope_uses_go_glob_and_the_node_pool() -> None:
         ({"path": "C:\\models\\"}, "Meta[`path`] == `C:\\models\\`"),
         ({"node.class": "big"}, None),
         ({"node.pool": "gpu", "tier": "x"}, "Meta[`tier`] == `x`"),
+        ({}, None),
+        ({'k"] or true or Meta["x': "v"}, 'Meta[`k"] or true or Meta["x`] == `v`'),
+        ({"tier": "a\nb\x01"}, "Meta[`tier`] == `a\nb\x01`"),
     ],
     ids=["one pair", "a double quote stays data", "backslashes stay data", "stub fields only: no filter",
-         "stub fields are left out"],
+         "stub fields are left out", "an empty selector needs no filter", "a key cannot break out",
+         "control characters are raw data"],
 )
 def test_filters_write_keys_and_values_as_backtick_raw_strings(selector: dict[str, str], expr: str | None) -> None:
     assert nodeindex.meta_filter(selector) == expr
@@ -90,6 +101,32 @@ def test_a_selector_nomads_filter_cannot_express_is_refused_at_plan_time_naming_
     with pytest.raises(ConfigError, match=rf"model 'whisper': node_selector .*{why}.*cannot express") as err:
         Query.from_desired(desired, adopt=False)
     assert "'ok'" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("selector", "what"),
+    [({"tier": "a`b"}, "backtick"), ({"ti`er": "gpu"}, "backtick"), ({"tier": "a\rb"}, "carriage return")],
+    ids=["backtick in a value", "backtick in a key", "Go drops a carriage return from a raw string"],
+)
+def test_what_a_raw_string_cannot_hold_is_refused_by_name_by_the_filter_itself(
+    selector: dict[str, str], what: str
+) -> None:
+    with pytest.raises(ConfigError, match=what):
+        nodeindex.meta_filter(selector)
+
+
+@given(
+    key=st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,12}", fullmatch=True),
+    value=st.text(min_size=0, max_size=20).filter(lambda v: "`" not in v and "\r" not in v),
+    other=st.text(min_size=0, max_size=20),
+)
+def test_the_filter_is_one_comparison_whatever_the_value(key: str, value: str, other: str) -> None:
+    """Whatever the label value (quotes, backslashes, `and`, newlines), the filter is one
+    comparison: it matches the node carrying exactly that value and no other."""
+    predicate = compile_filter(nodeindex.meta_filter({key: value}) or "")
+    assert predicate({"Meta": {key: value}})
+    assert predicate({"Meta": {key: other}}) == (other == value)
+    assert not predicate({"Meta": {}})
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from modelsched.cli.nomad_options import NAMES, RENDER_NAMES, Seconds, build_nomad_driver, connection, nomad_options
+from modelsched.cli.nomad_options import NAMES, RENDER_NAMES, Seconds, nomad_options
 from modelsched.drivers.nomad import NomadDriver
+from modelsched.drivers.nomad.build import build_nomad_driver, connection
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.connection import DEFAULT_TIMEOUT, Connection, Options, job_scope, resolve, with_config
 from modelsched.drivers.transport import Adapter
@@ -57,17 +58,19 @@ ENV = {"NOMAD_ADDR": "http://env:4646", "NOMAD_NAMESPACE": "from-env", "NOMAD_RE
         ({}, {}, None, ("http://127.0.0.1:4646", None, None)),
         ({}, {}, "config", ("http://127.0.0.1:4646", "from-config", "config-region")),
         ({}, ENV, "config", ("http://env:4646", "from-env", "env-region")),
-        ({}, ENV, PLAN, ("http://plan:4646", "planned", "eu")),
+        ({}, {**ENV, "NOMAD_ADDR": "plan:4646/"}, PLAN, ("http://plan:4646", "planned", "eu")),
         ({"nomad_namespace": "given", "nomad_region": "r1", "nomad_addr": "http://given:1"}, ENV, "config",
          ("http://given:1", "given", "r1")),
-        ({"nomad_namespace": "planned"}, ENV, PLAN, ("http://plan:4646", "planned", "eu")),
-        ({}, ENV, {"address": "http://plan:4646", "region": "", "namespace": ""}, ("http://plan:4646", None, None)),
+        ({"nomad_namespace": "planned"}, {**ENV, "NOMAD_ADDR": "http://plan:4646"}, PLAN,
+         ("http://plan:4646", "planned", "eu")),
+        ({}, {k: v for k, v in ENV.items() if k != "NOMAD_ADDR"},
+         {"address": "http://plan:4646", "region": "", "namespace": ""}, ("http://plan:4646", None, None)),
     ],
     ids=[
         "nothing set: the defaults",
         "the config's nomad settings beat the defaults",
         "the environment beats the config",
-        "the saved plan beats the environment (and the config)",
+        "the saved plan beats the environment (and the config); NOMAD_ADDR names it in another form",
         "an explicit option beats the environment and the config",
         "an explicit option equal to the saved plan's value is accepted",
         "a value the plan left unset stays unset whatever the environment says",
@@ -96,6 +99,52 @@ def test_an_explicit_option_contradicting_the_saved_plan_is_a_usage_error_naming
 ) -> None:
     with pytest.raises(UsageError, match=pattern):
         connection(opts(**given), env={}, plan_cluster=PLAN)
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "pattern"),
+    [
+        ({}, {"NOMAD_ADDR": "http://other:4646"}, r"NOMAD_ADDR http://other:4646 contradicts the plan file, which was "
+         r"made for address http://plan:4646; nothing was applied"),
+        ({}, {"NOMAD_ADDR": "http://other:4646", "NOMAD_TOKEN": "t0k"}, r"NOMAD_ADDR http://other:4646 contradicts"),
+        ({}, {"NOMAD_TOKEN": "t0k"}, r"the plan file was made for Nomad at http://plan:4646, but neither NOMAD_ADDR "
+         r"nor --nomad-addr is set: NOMAD_TOKEN is not sent to an address that only the plan file names\. Set "
+         r"NOMAD_ADDR \(or --nomad-addr\) to http://plan:4646"),
+        ({"nomad_addr": "http://other:4646"}, {"NOMAD_ADDR": "http://plan:4646"}, r"--nomad-addr http://other:4646"),
+    ],
+    ids=["NOMAD_ADDR naming another address is a usage error naming both",
+         "with a token too", "a token and no address: the plan's address alone is refused",
+         "--nomad-addr is checked before NOMAD_ADDR"],
+)
+def test_the_environment_never_loses_silently_to_the_plans_address(
+    given: dict[str, Any], env: dict[str, str], pattern: str
+) -> None:
+    with pytest.raises(UsageError, match=pattern) as err:
+        connection(opts(**given), env=env, plan_cluster=PLAN)
+    assert "t0k" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "address"),
+    [
+        ({}, {}, "http://plan:4646"),
+        ({}, {"NOMAD_TOKEN": "t0k", "NOMAD_ADDR": "http://plan:4646/"}, "http://plan:4646"),
+        ({"nomad_addr": "plan:4646"}, {"NOMAD_TOKEN": "t0k"}, "http://plan:4646"),
+    ],
+    ids=["no token: the plan's address is used", "a token and NOMAD_ADDR equal to the plan's",
+         "a token and --nomad-addr equal to the plan's (host:port form)"],
+)
+def test_the_plans_address_is_used_when_the_user_points_there_or_no_token_would_go(
+    given: dict[str, Any], env: dict[str, str], address: str
+) -> None:
+    c = connection(opts(**given), env=env, plan_cluster=PLAN)
+    assert c.address == address
+
+
+def test_a_token_may_go_to_the_default_address_a_plan_made_without_nomad_addr_records() -> None:
+    cluster = {"address": "http://127.0.0.1:4646", "region": "", "namespace": ""}
+    c = connection(opts(), env={"NOMAD_TOKEN": "t0k"}, plan_cluster=cluster)
+    assert (c.address, c.token) == ("http://127.0.0.1:4646", "t0k")
 
 
 def test_a_contradicting_address_with_credentials_is_not_echoed() -> None:
@@ -262,3 +311,28 @@ def test_timeouts_that_are_not_finite_non_negative_seconds_are_one_line_errors(r
               "--auto-approve", *args, env={"NOMAD_ADDR": "http://127.0.0.1:9"})
     assert got.code == 1 and args[0] in got.err, got.err
     assert "Traceback" not in got.err and "unreachable" not in got.err
+
+
+def test_the_apply_wait_has_one_default_used_by_the_workflow_and_the_driver() -> None:
+    from modelsched.drivers.nomad.build import DEFAULT_WAIT_TIMEOUT
+    from modelsched.workflow.request import Request, build_driver
+
+    assert DEFAULT_WAIT_TIMEOUT == 300.0
+    built = build_driver("nomad", Request(env={}))
+    assert isinstance(built, NomadDriver) and built.wait_timeout == DEFAULT_WAIT_TIMEOUT
+    assert NomadDriver(Connection()).wait_timeout == DEFAULT_WAIT_TIMEOUT
+    given = build_driver("nomad", Request(env={}, wait_timeout=7.0))
+    assert isinstance(given, NomadDriver) and given.wait_timeout == 7.0
+
+
+def test_the_workflow_builds_the_nomad_driver_without_the_cli() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom modelsched.workflow.request import Request, build_driver\n"
+        "build_driver('nomad', Request(env={}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('modelsched.cli')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

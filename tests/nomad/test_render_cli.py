@@ -153,3 +153,17 @@ def test_job_json_is_byte_identical_to_json_dumps(value: Any) -> None:
 
     job = {"ID": "x", "Meta": {"b": "1", "a": value}, "TaskGroups": [{"Count": 2, "Name": "g"}]}
     assert job_json(job) == json.dumps({"Job": job}, indent=2, sort_keys=True)
+
+
+@pytest.mark.parametrize("command", ["render", "plan"])
+def test_job_template_dev_zero_ends_at_once_with_one_message(
+    run: Any, config: Path, nomad_sim: Any, command: str
+) -> None:
+    from tests.clirun import EXAMPLES
+
+    cfg = str(config) if command == "render" else str(EXAMPLES / "localai-scheduling.yaml")
+    extra = ["--driver", "nomad"] if command == "plan" else []
+    got = run(command, "--config", cfg, *extra, "--job-template", "/dev/zero", env={"NOMAD_ADDR": nomad_sim.address})
+    assert got.code == 1
+    assert "job template /dev/zero: cannot read it" in got.err and "at most 1 MiB" in got.err, got.err
+    assert "Traceback" not in got.err

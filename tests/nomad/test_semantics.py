@@ -6,11 +6,13 @@ apply, then plan again is empty, and every allocation the plan did not touch kep
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from modelsched.model.entry import Entry
+from modelsched.output import format_plan
 from tests.nomad.flow import apply, desired, driver, make
 
 Ids = dict[str, str]
@@ -119,7 +121,10 @@ def test_an_image_change_plans_a_restart_of_every_running_replica_and_names_the_
     [op] = p.operations
     assert op.action == "update" and op.restarts == running == p.summary.restart
     assert op.diff == ['~ Task "localai" Config.image: "a" => "b"']
-    assert f"destructive (task config): {running} allocation(s) restart, rolling, max_parallel 1" in op.detail
+    assert "destructive (task config): rolling restart, max_parallel 1" in op.detail
+    [line] = [x for x in format_plan(p, "text").splitlines() if "update modelsched-m" in x]
+    assert line.endswith(f"({running} replicas restart)"), line
+    assert re.findall(r"\d+ \w+(?:\(s\))? restart", line) == [f"{running} replicas restart"], line  # said once
     report, _ = apply(drv, p)
     assert report.ok, (report.errors, report.failed)
     images = {a["JobVersion"] for a in nomad_sim.allocations(job_id="modelsched-m")}

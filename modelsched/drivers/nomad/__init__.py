@@ -1,6 +1,7 @@
 """The HashiCorp Nomad driver: one Nomad job per model, owned through job Meta.
 
-Modules: `connection` (the `Connection` and the one resolver of its settings),
+Modules: `build` (the driver from option values, for the workflow), `connection`
+(the `Connection` and the one resolver of its settings),
 `conncheck` (connection values checked before any request), `transport` (the HTTP
 session: no redirects, a total deadline per request), `client` (every python-nomad
 call), `failures` (typed errors, the token scrubbed), `answers` (shapes of Nomad's
@@ -8,8 +9,8 @@ answers checked before use), `nodeindex` (selectors and job scopes matched over 
 stubs), `translate` (pure Nomad JSON -> typed data), `observe` (bounded request budget,
 minimum version), `template` + `sandbox` + `jobspec` + `jobschema` (jobs from Jinja2
 templates run with a work budget, placement fields, validation), `review` (jobs for
-`render`), `prepare` (operations and driver data), `apply` (check-index registers,
-wait), `driver`.
+`render`), `prepare` (operations and driver data), `stopcheck` (a saved plan stops
+only what its changes remove), `apply` (check-index registers, wait), `driver`.
 
 Importing this package is light: `Connection` and `NomadDriver` load on first use, so
 declaring CLI options never imports requests, python-nomad or Jinja2.

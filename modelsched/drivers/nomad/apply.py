@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.nomad import jobdiff, translate
-from modelsched.drivers.nomad.allocstop import stop_allocation
 from modelsched.drivers.nomad.client import ConflictError, NomadClient
 from modelsched.drivers.nomad.jobops import JobOp
 from modelsched.drivers.nomad.waiting import Watch, wait_for
@@ -82,7 +81,7 @@ def _job_op(client: NomadClient, op: JobOp, progress: Progress) -> str | None:
     # nowhere to go stays, still marked, and a count decrease in the register below stops
     # marked allocations before any other (computeStop prefers the migrating set).
     for s in op.stops:
-        stop_allocation(client, s.alloc_id)
+        client.stop_allocation(s.alloc_id)
         progress(f"nomad: stopped allocation {s.alloc_id[:8]} of job {op.job_id} on node {s.node_id[:8]}")
     if op.kind == "stop":
         return None

@@ -4,7 +4,9 @@ Precedence, for every setting, in this one place (DESIGN.md "CLI"):
 
 1. an explicit option (`--nomad-addr`, `--nomad-namespace`, ...);
 2. the saved plan's cluster, when a plan file is applied (address, region, namespace;
-   an explicit option that contradicts it is an error naming both values);
+   an explicit option that contradicts it is an error naming both values, and so is a
+   NOMAD_ADDR that names another address; with NOMAD_TOKEN set, an address that only
+   the plan file names is refused: the token goes only where the user pointed it);
 3. the NOMAD_* environment, as Nomad's own CLI reads it;
 4. the config's `nomad:` settings (namespace and region only);
 5. defaults: `http://127.0.0.1:4646`, no namespace or region (Nomad's `default` and the
@@ -99,6 +101,33 @@ _SOURCES: dict[str, tuple[str | None, str, str]] = {
 }
 
 
+def _shown(address: str) -> str:
+    """An address as a message may show it: no credentials, no control characters."""
+    return repr(conncheck.shown_address(address))[1:-1]
+
+
+def _plan_address(explicit: str | None, env: Mapping[str, str], recorded: str) -> str:
+    """The address for a saved plan. The plan file is untrusted (a CI artifact): its
+    address is used only where the user's own settings lead to it too, so NOMAD_TOKEN
+    never goes to an address that only the plan file names."""
+    for value, source in ((explicit, "--nomad-addr"), (env.get("NOMAD_ADDR") or None, "NOMAD_ADDR")):
+        if value is None:
+            continue
+        if _address(value) != _address(recorded):
+            raise UsageError(
+                f"{source} {_shown(_address(value))} contradicts the plan file, which was made for address "
+                f"{_shown(recorded) or '(unset)'}; nothing was applied"
+            )
+        return recorded
+    if env.get("NOMAD_TOKEN") and _address(recorded) != DEFAULT_ADDRESS:
+        raise UsageError(
+            f"the plan file was made for Nomad at {_shown(recorded)}, but neither NOMAD_ADDR nor --nomad-addr "
+            "is set: NOMAD_TOKEN is not sent to an address that only the plan file names. Set NOMAD_ADDR "
+            f"(or --nomad-addr) to {_shown(recorded)} to apply it; nothing was applied"
+        )
+    return recorded
+
+
 def _pick(
     name: str, explicit: str | None, env: Mapping[str, str], plan_cluster: Mapping[str, str] | None,
     config: str | None,
@@ -106,10 +135,11 @@ def _pick(
     key, var, flag = _SOURCES[name]
     if key is not None and plan_cluster is not None:
         recorded = str(plan_cluster.get(key) or "")
+        if name == "address":
+            return _plan_address(explicit, env, recorded) or None
         if explicit is not None and explicit != recorded:
-            shown = conncheck.shown_address(explicit) if name == "address" else explicit
             raise UsageError(
-                f"{flag} {shown} contradicts the plan file, which was made for {key} {recorded or '(unset)'}; "
+                f"{flag} {explicit} contradicts the plan file, which was made for {key} {recorded or '(unset)'}; "
                 "nothing was applied"
             )
         # The plan was made for exactly this cluster: an unset value stays unset

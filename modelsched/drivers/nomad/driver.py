@@ -1,8 +1,9 @@
 """NomadDriver: the `Driver` for HashiCorp Nomad (observe, prepare, apply).
 
 Wires the pieces: `observe` (bounded request budget), `prepare` (rendered jobs,
-operations, notes, optional server dry run) and `apply` (stale check, check-index
-registers, wait). Owns no Nomad call itself (`client` does) and never prints.
+operations, notes, optional server dry run) and `apply` (stale check, `stopcheck`:
+every stop is a planned removal, check-index registers, wait).
+Owns no Nomad call itself (`client` does) and never prints.
 
 Immutable once built: its connection is resolved before (`connection.resolve`, the
 config's `nomad:` settings included when given), `cluster()` is right at any time, and
@@ -19,10 +20,12 @@ from modelsched.drivers.base import ApplyReport, Progress
 from modelsched.drivers.nomad import apply as nomad_apply
 from modelsched.drivers.nomad import dryrun, jobops
 from modelsched.drivers.nomad import prepare as nomad_prepare
+from modelsched.drivers.nomad.build import DEFAULT_WAIT_TIMEOUT
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.conncheck import check_seconds
 from modelsched.drivers.nomad.connection import Connection, with_config
 from modelsched.drivers.nomad.observe import Query, observe, snapshot_of
+from modelsched.drivers.nomad.stopcheck import check_stops
 from modelsched.drivers.nomad.template import load_template
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
@@ -43,7 +46,7 @@ class NomadDriver:
         adopt: bool = False,
         server_dry_run: bool = False,
         wait: bool = True,
-        wait_timeout: float = 300.0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     ) -> None:
         """`config`: the config's `nomad:` settings, when known at build time (they fill
         the namespace and region nothing else set; `cluster()` then includes them)."""
@@ -133,6 +136,7 @@ class NomadDriver:
                 moved.append(("job", op.job_id))
         if moved or snap.observed.fingerprint != plan.observed_fingerprint:
             raise StalePlanError(stale_message(plan.observed_nodes, snap.observed, others=moved))
+        check_stops(data.ops, plan.changes, snap.observed)
         return nomad_apply.run(client, plan, data.ops, progress, wait=self.wait, timeout=self.wait_timeout)
 
     def _plan_connection(self, plan: Plan) -> Connection:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelsched.drivers.nomad.client import NomadClient
+from modelsched.drivers.nomad.failures import plain
 from modelsched.drivers.nomad.jobops import JobOp
 from modelsched.model.plan import Diagnostic, Operation, Plan
 
@@ -96,7 +97,7 @@ def check(
                 f"allocation(s) (destructive update); this plan restarts {data.restarts}")))
         for group, failure in sorted((resp.get("FailedTGAllocs") or {}).items()):
             diags.append(Diagnostic(level="warning", model=op.model, message=(
-                f"Nomad's plan for job {op.target}: group {group} cannot place all allocations: "
+                f"Nomad's plan for job {op.target}: group {plain(str(group))} cannot place all allocations: "
                 f"{placement_failure(failure)}")))
     return out, diags
 
@@ -110,7 +111,12 @@ def first_batch(restarts: int, job_type: str) -> int:
 
 
 def placement_failure(metric: Any) -> str:
-    """A short text for one FailedTGAllocs entry (AllocMetric)."""
+    """A short text for one FailedTGAllocs entry (AllocMetric), on one line: the server's
+    text (constraint and class names) has its control characters escaped."""
+    return plain(_placement_failure(metric))
+
+
+def _placement_failure(metric: Any) -> str:
     if not isinstance(metric, dict):
         return str(metric)
     parts = []

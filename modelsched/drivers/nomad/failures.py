@@ -5,13 +5,16 @@ check-index conflict (Nomad's text anywhere in the body: through a client agent 
 prefixed `rpc error: `, and Nomad's own CLI uses strings.Contains), `DriverError` for
 the rest; each names the address and what to check. The token is scrubbed from every
 message (also JSON-escaped or URL-encoded, as a server may echo it) before any server
-text is cut short. A write whose answer was lost says its outcome is unknown.
+text is cut short; then every control character in server text is shown escaped
+(`plain`: a newline as `\\n`), so a body cannot forge output lines such as
+"Apply complete". A write whose answer was lost says its outcome is unknown.
 No I/O: the client calls `Failures.of` with what went wrong.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote, quote_plus
 
 import nomad.api.exceptions as nexc  # type: ignore[import-untyped,unused-ignore]
@@ -23,6 +26,14 @@ from modelsched.errors import DriverError, NotFoundError
 
 CONFLICT_TEXT = "Enforcing job modify index"
 MAX_SHOWN = 500  # characters of server text in a message
+# C0 (newline and tab included) and C1 controls, zero-width and bidirectional marks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def plain(text: str) -> str:
+    """Server text as one line of inert characters: each control character shown as its
+    Python escape (`\\n`, `\\x1b`, `\\u202e`). Scrub the token before calling it."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class ConflictError(DriverError):
@@ -64,8 +75,9 @@ class Failures:
         return text
 
     def cut(self, text: str) -> str:
-        """Scrubbed first, then cut short: a token straddling the cut never leaks a prefix."""
-        text = self.scrub(text.strip())
+        """Scrubbed first, then escaped (`plain`), then cut short: a token straddling the
+        cut never leaks a prefix, and no server text starts a line of its own."""
+        text = plain(self.scrub(text.strip()))
         return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
 
     def error(self, kind: type[DriverError], message: str) -> DriverError:

@@ -28,20 +28,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelsched.drivers.nomad import jobschema
+from modelsched.drivers.nomad.nodeindex import STUB_KEYS
 from modelsched.drivers.nomad.template import Template, render_template
-from modelsched.drivers.nomad.translate import (
-    META_MANAGED,
-    META_MODEL,
-    SAFE_KEY,
-    STUB_KEYS,
-    job_pool,
-)
+from modelsched.drivers.nomad.translate import META_MANAGED, META_MODEL, SAFE_KEY, job_pool
 from modelsched.errors import ConfigError
-from modelsched.model.entry import Entry
+from modelsched.model.entry import Desired, Entry
 
 # Fields modelsched sets; a template that sets them is overridden (and told so in docs).
 STUB_TARGETS = {"node.class": "${node.class}", "node.datacenter": "${node.datacenter}", "node.pool": "${node.pool}"}
 NODE_ID_RE = re.compile(r"[A-Za-z0-9\-]+")  # use with fullmatch
+
+
+def placement_of(entry: Entry, desired: Desired) -> str:
+    """The model's placement: its own, else the config's `nomad.placement` (plan and
+    render read it here, so the jobs they render agree)."""
+    return entry.placement or desired.settings.nomad.placement
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def build_job(entry: Entry, template: Template, p: JobParams) -> dict[str, Any]:
     job["Type"] = kind
     job["Datacenters"] = list(p.datacenters)
     # Jobs only run in their node pool and datacenters (NOMAD.md); observe narrows each
-    # model's matching nodes to the same scope (translate.job_scope), so plans converge.
+    # model's matching nodes to the same scope (nodeindex.job_scope), so plans converge.
     pool = job_pool(entry.node_selector, p.node_pool)
     for key, value in (("Namespace", p.namespace), ("Region", p.region), ("NodePool", pool)):
         if value:

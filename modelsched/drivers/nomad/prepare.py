@@ -44,11 +44,7 @@ PURGE_UNPINNED = (
     "pinned with no planned node: a pin needs at least one node ID, so the job is purged "
     "(registered again once a node is planned)"
 )
-ROLLING = "rolling, max_parallel 1 (Nomad's default update strategy)"
-
-
-def placement_of(entry: Entry, desired: Desired) -> str:
-    return entry.placement or desired.settings.nomad.placement
+ROLLING = "rolling restart, max_parallel 1 as in Nomad's default update strategy"
 
 
 @dataclass(frozen=True)
@@ -130,7 +126,7 @@ def build(
         if name in observed.blocked or name not in models:
             continue
         job_id = query.listed[name]
-        placement = placement_of(entry, desired)
+        placement = jobspec.placement_of(entry, desired)
         mine = changes_of.get(name, [])
         current = list(observed.replicas.get(name, ()))
         ids = list(observed.replica_ids.get(name, ()))
@@ -204,7 +200,8 @@ def build(
             why = jobdiff.destructive(old, job)
             if why is not None and kept:
                 restarts = kept
-                detail += f"; destructive ({why}): {restarts} allocation(s) restart, {ROLLING}"
+                # The count is the operation's `restarts`: the output writes it once.
+                detail += f"; destructive ({why}): {ROLLING}"
             elif kept:
                 detail += "; in place: no allocation restarts"
         if kind is None:

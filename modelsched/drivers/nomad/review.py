@@ -41,7 +41,7 @@ def review_jobs(
             region=rg,
             datacenters=tuple(settings.datacenters),
             node_pool=settings.node_pool,
-            placement=entry.placement or settings.placement,
+            placement=jobspec.placement_of(entry, desired),
             count=entry.min_replicas,
             matching=entry.max_replicas,
         )

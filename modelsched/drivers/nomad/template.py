@@ -1,11 +1,12 @@
 """Job templates: load a Jinja2 template and render it (sandboxed, StrictUndefined) to a dict.
 
 Owns template lookup (--job-template > config `nomad.job_template` > the packaged
-default), the rendering context, and located errors: every problem names the template
-file and line. Rendering runs in `sandbox` (sandboxed, with a work budget per job).
-One environment per process, and each template is compiled
-once (cached by name and source): rendering 1,000 jobs compiles it once, not 1,000
-times. It does not add placement fields nor validate the job (`jobspec`).
+default), reading the file within `MAX_TEMPLATE_BYTES` (`config.limits.read_limited`:
+a device, FIFO or huge file is refused at once), the rendering context, and located
+errors: every problem names the template file and line. Rendering runs in `sandbox`
+(sandboxed, with a work budget per job). One environment per process, and each
+template is compiled once (cached by name and source): rendering 1,000 jobs compiles
+it once, not 1,000 times. It does not add placement fields nor validate the job (`jobspec`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from modelsched.config.limits import MIB, InputRefused, decode_text, read_limited, size_text
 from modelsched.drivers.nomad import sandbox
 from modelsched.errors import ConfigError
 from modelsched.model.entry import Entry
 
 DEFAULT_TEMPLATE = "default.nomad.json.j2"
+# A job template is one Nomad job with template code: the packaged one is ~2 KB.
+MAX_TEMPLATE_BYTES = MIB
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,12 @@ def load_template(path: str | None) -> Template:
         return Template(f"<builtin {DEFAULT_TEMPLATE}>", ref.read_text(encoding="utf-8"))
     p = Path(path)
     try:
-        return Template(str(p), p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError([f"job template {p}: cannot read it: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"job template {p}: not UTF-8 text"]) from None
+        return Template(str(p), decode_text(read_limited(path, MAX_TEMPLATE_BYTES)))
+    except InputRefused as exc:
+        raise ConfigError([
+            f"job template {p}: cannot read it: {exc.reason} (a job template is a UTF-8 regular file of at most "
+            f"{size_text(MAX_TEMPLATE_BYTES)})"
+        ]) from None
 
 
 class _JSONText(str):

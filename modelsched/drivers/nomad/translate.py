@@ -1,9 +1,8 @@
 """Pure translators: Nomad JSON (node stubs, job stubs, allocations) -> typed observed data.
 
 No I/O and no python-nomad here; every function is tested from captured payloads.
-Also owns the two encodings that must be exactly right: the server-side `filter`
-expression for a selector (values are quoted data, never syntax) and the job ID for
-a model name.
+Also owns the job ID for a model name (an encoding that must be exactly right). The
+node filter, stub-field matching and job scopes are `nodeindex`'s.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelsched.drivers.nomad.nodeindex import STUB_KEYS
 from modelsched.errors import ConfigError
 from modelsched.model.cluster import Node
 
-# Selector keys that read node stub fields rather than node Meta (NOMAD.md "Nodes").
-STUB_KEYS = {"node.class": "NodeClass", "node.datacenter": "Datacenter", "node.pool": "NodePool"}
 # Meta keys we accept in selectors: they end up in `${meta.<key>}`, so no `$`, braces, spaces.
 SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")  # use with fullmatch
 _PREFIX = re.compile(r"[A-Za-z0-9._\-]*")
@@ -35,43 +33,8 @@ ALLOC_FILTER = (
 )
 
 
-def quote(value: str) -> str:
-    """A bexpr raw string literal: go-bexpr's double-quoted strings have no escapes (`\\"` is
-    a 400), a backtick raw string takes every other character as is (NOMAD.md "Nodes"),
-    except that Go drops carriage returns from raw strings (strconv.Unquote). A value holding
-    a backtick or a carriage return cannot be written at all: ConfigError naming it."""
-    for bad, name in (("`", "a backtick (`)"), ("\r", "a carriage return")):
-        if bad in value:
-            raise ConfigError(
-                [f"node_selector {value!r}: a label key or value containing {name} cannot be matched by a "
-                 "Nomad node filter; rename the label"]
-            )
-    return "`" + value + "`"
-
-
-def meta_pairs(selector: Mapping[str, str]) -> list[tuple[str, str]]:
-    return sorted((k, v) for k, v in selector.items() if k not in STUB_KEYS)
-
-
-def selector_filter(selector: Mapping[str, str]) -> str | None:
-    """Server-side node filter for the selector's Meta pairs (None if it has none).
-
-    `filter` runs on the full node, where Meta lives (it is not in the stub).
-    Index syntax `Meta["k"]` keeps any key character out of the expression's grammar.
-    """
-    pairs = meta_pairs(selector)
-    if not pairs:
-        return None
-    return " and ".join(f"Meta[{quote(k)}] == {quote(v)}" for k, v in pairs)
-
-
 def stub_labels(stub: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(stub.get(field_) or "") for key, field_ in STUB_KEYS.items()}
-
-
-def stub_matches(stub: Mapping[str, Any], selector: Mapping[str, str]) -> bool:
-    labels = stub_labels(stub)
-    return all(labels[k] == v for k, v in selector.items() if k in STUB_KEYS)
 
 
 def node_from_stub(stub: Mapping[str, Any], labels: Mapping[str, str]) -> Node:
@@ -94,40 +57,6 @@ def job_pool(selector: Mapping[str, str], node_pool: str | None) -> str:
     """The node pool a model's job runs in: the selector's `node.pool`, else the
     configured `nomad.node_pool`, else Nomad's built-in pool of every node, `all`."""
     return selector.get("node.pool") or node_pool or "all"
-
-
-def dc_matches(pattern: str, datacenter: str) -> bool:
-    """Nomad's datacenter glob (go-glob, `Node.IsInAnyDC`): only `*` is special (any run of
-    characters); `?` and `[...]` are literal."""
-    parts = pattern.split("*")
-    if len(parts) == 1:
-        return pattern == datacenter
-    if not datacenter.startswith(parts[0]) or not datacenter.endswith(parts[-1]):
-        return False
-    if len(datacenter) < len(parts[0]) + len(parts[-1]):
-        return False
-    pos = len(parts[0])
-    end = len(datacenter) - len(parts[-1])
-    for middle in parts[1:-1]:
-        found = datacenter.find(middle, pos, end)
-        if found < 0:
-            return False
-        pos = found + len(middle)
-    return True
-
-
-def job_scope(stubs: Iterable[Mapping[str, Any]], pool: str, datacenters: Iterable[str]) -> frozenset[str] | None:
-    """IDs of the nodes a job in `pool` and `datacenters` (`*` globs, NOMAD.md) can be placed
-    on at all; None when that is every node."""
-    patterns = tuple(datacenters)
-    if pool == "all" and "*" in patterns:
-        return None
-    return frozenset(
-        str(s["ID"])
-        for s in stubs
-        if (pool == "all" or s.get("NodePool") == pool)
-        and any(dc_matches(d, str(s.get("Datacenter") or "")) for d in patterns)
-    )
 
 
 def job_id_for(prefix: str, model: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from modelsched.drivers.base import ModelProgress, Progress, WaitStatus
 from modelsched.drivers.nomad.client import NomadClient
 from modelsched.drivers.nomad.dryrun import placement_failure
+from modelsched.drivers.nomad.failures import plain
 from modelsched.drivers.nomad.jobops import JobOp
 from modelsched.drivers.nomad.translate import TERMINAL
 from modelsched.errors import DriverError
@@ -85,7 +86,7 @@ def _detail(client: NomadClient, eval_id: str | None) -> str:
     failed = ev.get("FailedTGAllocs") or {}
     if not isinstance(failed, dict):
         return ""
-    return "; ".join(f"group {g}: {placement_failure(m)}" for g, m in sorted(failed.items()))
+    return "; ".join(f"group {plain(str(g))}: {placement_failure(m)}" for g, m in sorted(failed.items()))
 
 
 def _why(p: ModelProgress) -> str:
