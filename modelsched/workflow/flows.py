@@ -83,7 +83,7 @@ def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:
     name, source = driver_choice(req.driver, req.env)
     check_driver_options(name, source, req)
     desired = validate(req)
-    driver = build_driver(name, req)
+    driver = build_driver(name, req, desired=desired)
     if out is not None:
         check_output_path("--out", out, inputs_of(req, driver.cluster(), desired.sources))
     result = _plan_with(driver, desired, req, save=out is not None)

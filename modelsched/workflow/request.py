@@ -93,7 +93,11 @@ def state_path(option: str | None, env: Mapping[str, str]) -> Path:
     return Path(value).absolute()
 
 
-def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = None) -> Driver:
+def build_driver(
+    name: str, req: Request, plan_cluster: dict[str, str] | None = None, desired: Desired | None = None
+) -> Driver:
+    """The driver `name`, for a saved plan's cluster when given. `desired`: the config just
+    read, whose tool settings (Nomad's namespace and region) fill what no option set."""
     if name == "local":
         path = state_path(req.state, req.env)
         if plan_cluster is not None:
@@ -111,6 +115,7 @@ def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = 
             req.nomad_opts,
             env=req.env,
             plan_cluster=plan_cluster,
+            config=desired.settings.nomad if desired is not None else None,
             server_dry_run=req.server_dry_run,
             wait=req.wait,
             wait_timeout=req.wait_timeout,

@@ -41,7 +41,9 @@ class ScriptedDriver:
 
 
 def use_script(monkeypatch: pytest.MonkeyPatch, script: Script) -> None:
-    def build(name: str, req: workflow.Request, plan_cluster: dict[str, str] | None = None) -> ScriptedDriver:
+    def build(
+        name: str, req: workflow.Request, plan_cluster: dict[str, str] | None = None, desired: object = None
+    ) -> ScriptedDriver:
         return ScriptedDriver(workflow.state_path(req.state, req.env), script)
 
     monkeypatch.setattr(flows, "build_driver", build)
