@@ -91,9 +91,9 @@ def test_drivers_never_import_each_other() -> None:
         assert not {n for n in found if any(n == o or n.startswith(o + ".") for o in others)}, name
 
 
-# The Nomad and LocalAI connection options build their drivers from the cli package; the
-# workflow reaches them lazily, only when that driver is chosen.
-WORKFLOW_MAY_IMPORT_FROM_CLI = {"modelsched.cli.nomad_options", "modelsched.cli.localai_options"}
+# The Nomad connection options build the Nomad driver from the cli package; the workflow
+# reaches them lazily, only when that driver is chosen.
+WORKFLOW_MAY_IMPORT_FROM_CLI = {"modelsched.cli.nomad_options"}
 
 
 def test_the_workflow_sits_above_the_drivers_and_below_the_cli() -> None:
@@ -104,7 +104,7 @@ def test_the_workflow_sits_above_the_drivers_and_below_the_cli() -> None:
 
 # Modules of other owners that still reach below the workflow (the Nomad options and
 # `render` call the Nomad driver's package directly).
-CLI_EXEMPT = {"nomad_options.py", "localai_options.py", "render.py"}
+CLI_EXEMPT = {"nomad_options.py", "render.py"}
 CLI_MAY_IMPORT = ("modelsched.workflow", "modelsched.output", "modelsched.errors", "modelsched.cli")
 
 

@@ -118,7 +118,7 @@ def build_driver(name: str, req: Request, plan_cluster: dict[str, str] | None = 
             wait_timeout=300.0 if req.wait_timeout is None else req.wait_timeout,
         )
     if name == "localai":
-        from modelsched.cli.localai_options import build_localai_driver
+        from modelsched.drivers.localai.build import build_localai_driver
 
         return build_localai_driver(
             dict(req.localai_opts), env=req.env, plan_cluster=plan_cluster, wait=req.wait, wait_timeout=req.wait_timeout

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from modelsched.cli import localai_options
-from modelsched.cli.localai_options import DEFAULT_WAIT, build_localai_driver, connection
 from modelsched.drivers.localai import LocalAIDriver
+from modelsched.drivers.localai import apply as apply_mod
+from modelsched.drivers.localai.apply import DEFAULT_WAIT, Timing
+from modelsched.drivers.localai.build import build_localai_driver, connection
 from modelsched.drivers.localai.client import LocalAIClient
 from tests.clirun import Run
 from tests.localai.conftest import ADMIN_KEY, Ticker, env_for
@@ -22,14 +23,14 @@ Config = Callable[[list[dict[str, Any]]], str]
 def test_the_default_wait_covers_two_reconciler_ticks() -> None:
     drv = build_localai_driver({}, env={})
     assert isinstance(drv, LocalAIDriver)
-    assert drv.timing.timeout == DEFAULT_WAIT == 90.0
+    assert drv.timing.timeout == DEFAULT_WAIT == Timing().timeout == 90.0
     assert drv.cluster() == {"address": "http://127.0.0.1:8080"}
 
 
 def test_apply_uses_the_localai_wait_unless_timeout_is_given(
     run: Run, sim: LocalAISim, config: Config, reconciler: Ticker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(localai_options, "DEFAULT_WAIT", 0.2)
+    monkeypatch.setattr(apply_mod, "DEFAULT_WAIT", 0.2)
     sim.add_node("gpu-1", {"tier": "gpu"})
     cfg = config([{"model_name": "fresh", "min_replicas": 1}])
     got = run("apply", "--driver", "localai", "--config", cfg, "--auto-approve", env=env_for(sim))

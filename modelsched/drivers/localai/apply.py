@@ -25,12 +25,14 @@ from modelsched.errors import DriverError
 from modelsched.model.plan import Plan
 
 POLL_SECONDS = 3.0  # between wait rounds (three requests each); tests lower it
+# How long apply waits by default: two of LocalAI's reconciler ticks (every 30 s) and a load.
+DEFAULT_WAIT = 90.0
 
 
 @dataclass
 class Timing:
     wait: bool = True
-    timeout: float = 90.0
+    timeout: float = field(default_factory=lambda: DEFAULT_WAIT)
     poll: float = field(default_factory=lambda: POLL_SECONDS)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep

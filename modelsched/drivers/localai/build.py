@@ -1,10 +1,12 @@
-"""Building a LocalAIDriver from the `--localai-*` options (declared in `driver_options`).
+"""Building a LocalAIDriver from the `--localai-*` option values (declared in the cli's
+`driver_options`, passed here by name) and the LOCALAI_* environment.
 
 Precedence (DESIGN.md "CLI"): explicit option > the saved plan's cluster (when a plan
 file is applied) > LOCALAI_* environment > default `http://127.0.0.1:8080`. An explicit
 address that contradicts the plan file is an error naming both. The admin key only ever
 comes from LOCALAI_API_KEY: a command-line key would land in shell history and process
-listings. Imported only when the LocalAI driver is built.
+listings. The workflow imports this module only when the LocalAI driver is built. Never
+prints and never reads os.environ (the caller passes `env`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelsched.drivers.base import Driver
-from modelsched.drivers.localai import Connection, LocalAIDriver
-from modelsched.drivers.localai.apply import Timing
+from modelsched.drivers.localai import apply as apply_mod
 from modelsched.drivers.localai.connection import (
     DEFAULT_ADDRESS,
     DEFAULT_TIMEOUT,
+    Connection,
     check_connection,
     check_timeout,
     normalise_address,
 )
+from modelsched.drivers.localai.driver import LocalAIDriver
 from modelsched.errors import PlanFileError, UsageError
 
-# Long enough for two of LocalAI's reconciler ticks (every 30 s) and a load.
-DEFAULT_WAIT = 90.0
 _TRUE = {"1", "true", "yes", "on", "t"}
 
 
@@ -62,9 +63,9 @@ def connection(
 
 
 def _wait_timeout(wait_timeout: float | None) -> float:
-    """apply's --timeout when given, else DEFAULT_WAIT (two reconciler ticks)."""
+    """apply's --timeout when given, else the driver's DEFAULT_WAIT (two reconciler ticks)."""
     if wait_timeout is None:
-        return DEFAULT_WAIT
+        return apply_mod.DEFAULT_WAIT
     if not (wait_timeout >= 0 and wait_timeout != float("inf")):
         raise UsageError(f"--timeout must be a finite number of seconds >= 0 (got {wait_timeout})")
     return wait_timeout
@@ -80,4 +81,4 @@ def build_localai_driver(
 ) -> Driver:
     """A LocalAIDriver from the `--localai-*` options (`opts`, keyed by dest name)."""
     conn = connection(opts or {}, env=env, plan_cluster=plan_cluster)
-    return LocalAIDriver(conn, timing=Timing(wait=wait, timeout=_wait_timeout(wait_timeout)))
+    return LocalAIDriver(conn, timing=apply_mod.Timing(wait=wait, timeout=_wait_timeout(wait_timeout)))
