@@ -90,7 +90,7 @@ def test_a_frontend_down_before_apply_changes_nothing(
     out = str(tmp_path / "plan.json")
     assert run("plan", "--driver", "localai", "--config", config(GPU_SPREAD), "--out", out, env=env_for(sim)).code == 0
     sim.set_down(True)
-    got = run("apply", out, env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 1 and "is unreachable" in got.err and "Nothing was applied" in got.err
 
 
@@ -147,7 +147,7 @@ def test_a_stale_saved_plan_is_refused_naming_what_moved(
     else:
         sim.load_replica(ids["gpu-2"], "llama")
     sim.reset_requests()
-    got = run("apply", out, env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 1
     assert "Saved plan is stale" in got.err and says in got.err and "nothing was applied" in got.err
     assert writes(sim) == []

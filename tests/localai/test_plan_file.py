@@ -20,7 +20,7 @@ from modelsched.drivers.localai.data import (
 )
 from modelsched.errors import PlanFileError
 from tests.clirun import Run
-from tests.localai.conftest import ADMIN_KEY, env_for
+from tests.localai.conftest import env_for
 from tests.localaisim.server import LocalAISim
 
 Config = Callable[[list[dict[str, Any]]], str]
@@ -113,7 +113,7 @@ def test_a_plan_file_that_unloads_what_its_changes_do_not_remove_sends_nothing(
     saved["driver_data"]["unloads"][0]["node_id"] = gpu
     out.write_text(json.dumps(saved))
     sim.reset_requests()
-    got = run("apply", str(out), env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", str(out), env=env_for(sim))
     assert got.code == 1 and "which the plan's changes do not remove" in got.err
     assert sim.requests == []
 
@@ -127,6 +127,6 @@ def test_a_plan_made_by_another_driver_is_refused(run: Run, sim: LocalAISim, con
     saved["driver_data"] = {"version": 1, "jobs": {}}
     out.write_text(json.dumps(saved))
     sim.reset_requests()
-    got = run("apply", str(out), env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", str(out), env=env_for(sim))
     assert got.code == 1 and "corrupt plan file: LocalAI driver data" in got.err
     assert sim.requests == []
