@@ -60,6 +60,10 @@ class HeaderRecorder(_Server):
 
 
 class _Trickling(BaseHTTPRequestHandler):
+    # Keep-alive, as LocalAI (Go's net/http) answers: the connection stays open while the
+    # body trickles, so only the client's deadline can end the request.
+    protocol_version = "HTTP/1.1"
+
     def log_message(self, *args: Any) -> None:
         pass
 

@@ -4,14 +4,20 @@ slow and oversized answers. The admin key never appears in any output."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from modelsched.drivers import transport
 from modelsched.drivers.localai import client as client_mod
+from modelsched.drivers.localai.client import LocalAIClient
+from modelsched.drivers.localai.connection import Connection
+from modelsched.errors import DriverError
 from tests.clirun import Result, Run
 from tests.localai.conftest import ADMIN_KEY, USER_KEY, env_for, writes
+from tests.localai.listeners import Trickler
 from tests.localaisim.server import LocalAISim
 
 Config = Callable[[list[dict[str, Any]]], str]
@@ -226,3 +232,26 @@ def test_credentials_in_the_address_are_refused_and_never_echoed(
         assert secret not in got.out + got.err
     assert "Traceback" not in got.err
     assert sim.requests == []
+
+
+def test_a_trickling_answer_ends_at_the_request_deadline_not_after_the_last_byte() -> None:
+    """The deadline is total (connect, headers and every byte of the body), not per read."""
+    with Trickler(size=40, every=0.1) as slow:  # 4 s for the whole answer
+        client = LocalAIClient(Connection(address=slow.address, timeout=0.5))
+        start = time.monotonic()
+        with pytest.raises(DriverError) as err:
+            client.nodes()
+        elapsed = time.monotonic() - start
+    assert elapsed < 2.0, f"the request ran {elapsed:.1f}s with a 0.5s deadline"
+    assert "unreachable during listing nodes" in str(err.value) and "within 0.5s" in str(err.value)
+
+
+def test_a_whole_answer_within_the_deadline_is_read() -> None:
+    with Trickler(size=4, every=0.01) as slow:
+        assert LocalAIClient(Connection(address=slow.address, timeout=5)).nodes() == []
+
+
+def test_the_client_uses_the_shared_total_deadline_session_and_trusts_no_environment() -> None:
+    client = LocalAIClient(Connection(address="http://h:1", timeout=3))
+    assert isinstance(client.session, transport.Session)
+    assert client.session.trust_env is False and client.session.deadline == 3
