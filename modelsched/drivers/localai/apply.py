@@ -217,8 +217,11 @@ def run(client: LocalAIClient, plan: Plan, data: PlanData, progress: Reporter, t
 def _classify(
     r: _Run, plan: Plan, unloaded: dict[tuple[str, str], bool], waited: dict[str, ModelProgress] | None, t: Timing
 ) -> None:
-    """Each planned change: applied, failed (with why) or not attempted."""
+    """Each planned change: applied, failed (with why) or not attempted. An addition not
+    awaited (--no-wait) is none of these: its row is written, but which node LocalAI
+    picks, and when, is not known, so it is said per model in the messages."""
     expects = {e.model: e for e in r.data.expect}
+    left_to_localai: dict[str, int] = {}
     for c in plan.changes:
         if c.action == "remove":
             done = unloaded.get((c.model, c.node_id))
@@ -232,7 +235,15 @@ def _classify(
             r.report.failed.append((c, r.failed[c.model]))
         elif waited is not None and c.model in waited:
             r.report.failed.append((c, _why_not(waited[c.model], expects[c.model], t.timeout)))
-        elif waited is not None or not r.stopped:
+        elif waited is not None:
             r.report.applied.append(c)
+        elif not r.stopped:  # --no-wait: the row is as planned; where the replica goes is LocalAI's
+            left_to_localai[c.model] = left_to_localai.get(c.model, 0) + 1
         else:
             r.report.not_attempted.append(c)
+    written = {w.spec.model_name for w in r.data.writes}
+    for model, count in sorted(left_to_localai.items()):
+        row = "row written" if model in written else "row already as planned"
+        r.report.messages.append(
+            f"{model}: {count} replica(s) to add: {row}; placement left to LocalAI (not awaited)"
+        )
