@@ -95,31 +95,50 @@ class _Run:
                 self.failed.setdefault(m, why)
 
 
-def _count(snap: Snapshot, e: Expect) -> tuple[int, list[str], list[str]]:
+class _View:
+    """One observed snapshot, indexed once for every awaited model (a poll round costs
+    O(nodes + replicas + models), not O(models x (nodes + replicas)))."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.names = {n.id: n.name for n in snap.nodes}
+        self.rows = snap.row_map()
+        self.replicas: dict[str, list[str]] = {}  # model -> node ID of each loaded replica
+        for r in snap.replicas:
+            self.replicas.setdefault(r.model, []).append(r.node_id)
+        self._schedulable = [n for n in snap.nodes if n.schedulable]
+        self._matching: dict[tuple[tuple[str, str], ...], frozenset[str]] = {}
+
+    def matching(self, selector: dict[str, str]) -> frozenset[str]:
+        """IDs of the schedulable nodes carrying every label of `selector` (one scan per selector)."""
+        key = tuple(sorted(selector.items()))
+        found = self._matching.get(key)
+        if found is None:
+            found = frozenset(n.id for n in self._schedulable if all(n.labels.get(k) == v for k, v in key))
+            self._matching[key] = found
+        return found
+
+
+def _count(view: _View, e: Expect) -> tuple[int, list[str], list[str]]:
     """(replicas on matching nodes, names of other nodes holding it, names of gone_from nodes holding it)."""
-    nodes = {n.id: n for n in snap.nodes}
-    matching = {
-        n.id for n in snap.nodes if n.schedulable and all(n.labels.get(k) == v for k, v in e.selector.items())
-    }
+    matching = view.matching(e.selector) if e.listed else frozenset()
+    gone = set(e.gone_from)
     running, wrong, stray = 0, [], []
-    for r in snap.replicas:
-        if r.model != e.model:
-            continue
-        name = nodes[r.node_id].name if r.node_id in nodes else r.node_id
-        if r.node_id in e.gone_from:
+    for node_id in view.replicas.get(e.model, ()):
+        name = view.names.get(node_id, node_id)
+        if node_id in gone:
             stray.append(name)
-        elif e.listed and r.node_id in matching:
+        elif e.listed and node_id in matching:
             running += 1
         elif e.listed:
             wrong.append(name)
     return running, sorted(set(wrong)), sorted(set(stray))
 
 
-def _progress_of(snap: Snapshot, e: Expect) -> tuple[bool, ModelProgress]:
-    running, wrong, stray = _count(snap, e)
+def _progress_of(view: _View, e: Expect) -> tuple[bool, ModelProgress]:
+    running, wrong, stray = _count(view, e)
     wanted = e.target if e.target is not None else 0
     details = []
-    row = snap.row_map().get(e.model)
+    row = view.rows.get(e.model)
     if row is not None and row.unsatisfiable_until:
         details.append(
             f"LocalAI capacity cooldown until {row.unsatisfiable_until} (no free slot on a matching node for "
@@ -150,9 +169,9 @@ def _wait(run: _Run, expect: list[Expect], t: Timing) -> dict[str, ModelProgress
     last: dict[str, ModelProgress] = {}
     run.progress(f"localai: waiting for LocalAI's reconciler to place {len(left)} model(s) (timeout {t.timeout:g}s)")
     while True:
-        snap = snapshot(run.client, run.data.listed)
+        view = _View(snapshot(run.client, run.data.listed))
         for model in sorted(left):
-            done, prog = _progress_of(snap, left[model])
+            done, prog = _progress_of(view, left[model])
             last[model] = prog
             if done:
                 run.progress(f"localai: {model}: placement matches the plan")

@@ -193,10 +193,14 @@ def prepare(plan: Plan, desired: Desired, observed: Observed, snap: Snapshot) ->
             deletes.append(m)
             ops.append(Operation(model=m, target=row_target(m), action="delete", detail=DELETE_DETAIL))
     unloads, partial = _unloads(plan, observed)
+    reasons: dict[tuple[str, str], set[str]] = {}  # (model, node ID) -> why it is removed there
+    for c in plan.changes:
+        if c.action == "remove":
+            reasons.setdefault((c.model, c.node_id), set()).add(c.reason)
     for u in unloads:
-        reasons = sorted({c.reason for c in plan.changes if c.model == u.model and c.node_id == u.node_id})
+        why = sorted(reasons.get((u.model, u.node_id), ()))
         ops.append(Operation(model=u.model, target=f"{u.model} on {u.node_name}", action="unload",
-                             detail="; ".join(_WHY.get(r, r) for r in reasons)))
+                             detail="; ".join(_WHY.get(r, r) for r in why)))
     diags += _warnings(plan, writes, snap, observed) + _unsent(plan, entries)
     touched = {w.spec.model_name for w in writes}
     data = PlanData(
