@@ -91,20 +91,16 @@ def test_drivers_never_import_each_other() -> None:
         assert not {n for n in found if any(n == o or n.startswith(o + ".") for o in others)}, name
 
 
-# The LocalAI connection options build their driver from the cli package; the workflow
-# reaches them lazily, only when that driver is chosen.
-WORKFLOW_MAY_IMPORT_FROM_CLI = {"modelsched.cli.localai_options"}
-
-
 def test_the_workflow_sits_above_the_drivers_and_below_the_cli() -> None:
     found = imports_of("workflow")
-    assert {n for n in found if n.startswith("modelsched.cli")} <= WORKFLOW_MAY_IMPORT_FROM_CLI
+    # Never the cli: each driver package builds its own driver.
+    assert not {n for n in found if n.startswith("modelsched.cli")}
     assert "modelsched.drivers.base" in found and "modelsched.planner" in found
 
 
-# Modules of other owners that still reach below the workflow (the Nomad options and
-# `render` call the Nomad driver's package directly).
-CLI_EXEMPT = {"nomad_options.py", "localai_options.py", "render.py"}
+# The Nomad options take their defaults and value checks from the Nomad driver's
+# connection module (light: it imports neither requests nor python-nomad).
+CLI_EXEMPT = {"nomad_options.py"}
 CLI_MAY_IMPORT = ("modelsched.workflow", "modelsched.output", "modelsched.errors", "modelsched.cli")
 
 

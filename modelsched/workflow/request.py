@@ -121,7 +121,7 @@ def build_driver(
             wait_timeout=req.wait_timeout,
         )
     if name == "localai":
-        from modelsched.cli.localai_options import build_localai_driver
+        from modelsched.drivers.localai.build import build_localai_driver
 
         return build_localai_driver(
             dict(req.localai_opts), env=req.env, plan_cluster=plan_cluster, wait=req.wait, wait_timeout=req.wait_timeout

@@ -90,7 +90,7 @@ def test_a_frontend_down_before_apply_changes_nothing(
     out = str(tmp_path / "plan.json")
     assert run("plan", "--driver", "localai", "--config", config(GPU_SPREAD), "--out", out, env=env_for(sim)).code == 0
     sim.set_down(True)
-    got = run("apply", out, env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 1 and "is unreachable" in got.err and "Nothing was applied" in got.err
 
 
@@ -147,7 +147,7 @@ def test_a_stale_saved_plan_is_refused_naming_what_moved(
     else:
         sim.load_replica(ids["gpu-2"], "llama")
     sim.reset_requests()
-    got = run("apply", out, env={"LOCALAI_API_KEY": ADMIN_KEY})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 1
     assert "Saved plan is stale" in got.err and says in got.err and "nothing was applied" in got.err
     assert writes(sim) == []
@@ -240,14 +240,32 @@ def test_ctrl_c_between_requests_reports_what_was_done_and_sends_nothing_more(si
 
 
 def test_no_wait_applies_the_operations_and_says_additions_are_not_awaited(
+    run: Run, sim: LocalAISim, config: Config, tmp_path: Path
+) -> None:
+    cluster(sim)
+    report = tmp_path / "report.json"
+    got = apply(run, sim, config(GPU_SPREAD), "--no-wait", "--report", str(report))
+    assert got.code == 0, got.err
+    assert "not waited for (--no-wait)" in got.out
+    assert "llama: 1 replica(s) to add: row written; placement left to LocalAI (not awaited)" in got.out
+    assert "added on" not in got.out  # the plan's node for an addition is LocalAI's to choose
+    assert "llama: removed from cpu-1" in got.out  # a removal is an exact unload: applied
+    assert "Apply complete: 0 replica(s) added, 1 removed." in got.out
+    data = json.loads(report.read_text())
+    assert data["summary"]["applied"] == 1 and data["models"][0]["applied"] == {"add": 0, "remove": 1}
+    assert replicas_by_node(sim, "llama") == {"gpu-1": 1}
+    assert not any("waiting" in line for line in got.err.splitlines())
+
+
+def test_no_wait_says_an_addition_with_an_unchanged_row_is_left_to_localai(
     run: Run, sim: LocalAISim, config: Config
 ) -> None:
     cluster(sim)
+    sim.seed(GPU_SPREAD)
     got = apply(run, sim, config(GPU_SPREAD), "--no-wait")
     assert got.code == 0, got.err
-    assert "not waited for (--no-wait)" in got.out
-    assert replicas_by_node(sim, "llama") == {"gpu-1": 1}
-    assert not any("waiting" in line for line in got.err.splitlines())
+    assert "llama: 1 replica(s) to add: row already as planned; placement left to LocalAI (not awaited)" in got.out
+    assert "Apply complete: 0 replica(s) added, 1 removed." in got.out
 
 
 def test_ctrl_c_before_any_change_reports_everything_not_attempted(sim: LocalAISim) -> None:

@@ -4,14 +4,20 @@ slow and oversized answers. The admin key never appears in any output."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from modelsched.drivers import transport
 from modelsched.drivers.localai import client as client_mod
+from modelsched.drivers.localai.client import LocalAIClient
+from modelsched.drivers.localai.connection import Connection
+from modelsched.errors import DriverError
 from tests.clirun import Result, Run
 from tests.localai.conftest import ADMIN_KEY, USER_KEY, env_for, writes
+from tests.localai.listeners import Trickler
 from tests.localaisim.server import LocalAISim
 
 Config = Callable[[list[dict[str, Any]]], str]
@@ -138,7 +144,7 @@ def test_a_frontend_that_is_down_is_unreachable(run: Run, sim: LocalAISim, confi
         (("--localai-timeout", "-1"), {}, "--localai-timeout must be a finite number of seconds > 0"),
         (("--localai-timeout", "0"), {}, "--localai-timeout must be a finite number of seconds > 0"),
         (("--localai-addr", "ftp://h:1"), {}, "the scheme must be http:// or https://"),
-        (("--localai-addr", "http://u:pw@h:1"), {}, "contains a user name or password"),
+        (("--localai-addr", "http://u:pw@h:1"), {}, "contains '@', i.e. a user name or password"),
         (("--localai-addr", "http://h:99999"), {}, "is not a valid URL"),
         (("--localai-addr", "http://h:1/?x=1"), {}, "must not have a query"),
         ((), {"LOCALAI_API_KEY": "abc\n"}, "LOCALAI_API_KEY contains whitespace"),
@@ -189,3 +195,63 @@ def test_an_address_contradicting_the_plan_file_is_refused(
     got = run("apply", out, "--localai-addr", "http://127.0.0.1:9", env={"LOCALAI_API_KEY": ADMIN_KEY})
     assert got.code == 1 and "contradicts the plan file" in got.err
     assert writes(sim) == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://admin:s3cr/et@host:8080",
+        "http://admin:s3cr#et@host:8080",
+        "http://admin:s3cr@et@host:8080",
+        "http://admin:s3cr?et@host:8080",
+        "http://admin:s3cret@host:8080",
+        "admin:s3cret@host:8080",
+    ],
+    ids=[
+        "a password with a slash is refused and not shown",
+        "a password with a hash is refused and not shown",
+        "a password with an at sign is refused and not shown",
+        "a password with a question mark is refused and not shown",
+        "a plain password is refused and not shown",
+        "credentials without a scheme are refused and not shown",
+    ],
+)
+@pytest.mark.parametrize("source", ["option", "env"], ids=["from --localai-addr", "from LOCALAI_ADDR"])
+def test_credentials_in_the_address_are_refused_and_never_echoed(
+    run: Run, sim: LocalAISim, config: Config, address: str, source: str
+) -> None:
+    env = {"LOCALAI_API_KEY": ADMIN_KEY}
+    args: tuple[str, ...] = ()
+    if source == "env":
+        env["LOCALAI_ADDR"] = address
+    else:
+        args = ("--localai-addr", address)
+    got = plan(run, sim, config(SPREAD), env, *args)
+    assert got.code == 1 and "contains '@'" in got.err and "LOCALAI_ADDR / --localai-addr" in got.err, got.err
+    for secret in ("admin", "s3cr", "et@", "cret"):
+        assert secret not in got.out + got.err
+    assert "Traceback" not in got.err
+    assert sim.requests == []
+
+
+def test_a_trickling_answer_ends_at_the_request_deadline_not_after_the_last_byte() -> None:
+    """The deadline is total (connect, headers and every byte of the body), not per read."""
+    with Trickler(size=40, every=0.1) as slow:  # 4 s for the whole answer
+        client = LocalAIClient(Connection(address=slow.address, timeout=0.5))
+        start = time.monotonic()
+        with pytest.raises(DriverError) as err:
+            client.nodes()
+        elapsed = time.monotonic() - start
+    assert elapsed < 2.0, f"the request ran {elapsed:.1f}s with a 0.5s deadline"
+    assert "unreachable during listing nodes" in str(err.value) and "within 0.5s" in str(err.value)
+
+
+def test_a_whole_answer_within_the_deadline_is_read() -> None:
+    with Trickler(size=4, every=0.01) as slow:
+        assert LocalAIClient(Connection(address=slow.address, timeout=5)).nodes() == []
+
+
+def test_the_client_uses_the_shared_total_deadline_session_and_trusts_no_environment() -> None:
+    client = LocalAIClient(Connection(address="http://h:1", timeout=3))
+    assert isinstance(client.session, transport.Session)
+    assert client.session.trust_env is False and client.session.deadline == 3

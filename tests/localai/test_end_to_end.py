@@ -110,7 +110,7 @@ def test_saved_plan_applies_without_the_config_and_records_the_address(
     saved = json.loads(Path(out).read_text())
     assert saved["cluster"] == {"address": sim.address}
     assert "LOCALAI" not in json.dumps(saved["driver_data"])  # no secret, no env in the plan file
-    got = run("apply", out, env={"LOCALAI_API_KEY": "localai-admin-key"})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 0, got.err
     assert replicas_by_node(sim, "llama") == {"gpu-1": 1, "gpu-2": 1}
 
@@ -220,7 +220,7 @@ def test_a_model_loaded_on_demand_meanwhile_does_not_make_a_saved_plan_stale(
     out = str(tmp_path / "plan.json")
     assert run("plan", "--driver", "localai", "--config", config(GPU_SPREAD), "--out", out, env=env_for(sim)).code == 0
     sim.load_replica(ids["gpu-2"], "chat")  # a request loaded another model: not modelsched's
-    got = run("apply", out, env={"LOCALAI_API_KEY": "localai-admin-key"})
+    got = run("apply", out, env=env_for(sim))
     assert got.code == 0, got.err
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modelsched.drivers.localai import wire
-from modelsched.drivers.localai.apply import _progress_of
+from modelsched.drivers.localai.apply import _progress_of, _View
 from modelsched.drivers.localai.data import Expect, LiveNode, LiveReplica, LiveRow, RowSpec, Snapshot
 from modelsched.drivers.localai.observe import observed_of
 from modelsched.drivers.localai.prepare import ADD_NOTE, PARTIAL_NOTE, UNLOAD_NOTE, prepare, row_diff, spec_of
@@ -167,7 +167,7 @@ def test_when_the_wait_counts_a_model_as_placed(
 ) -> None:
     e = Expect(model="llama", listed=expect.get("listed", True), selector={"tier": "gpu"},
                target=expect["target"], gone_from=expect.get("gone_from", ()))
-    got_done, prog = _progress_of(snap(replicas), e)
+    got_done, prog = _progress_of(_View(snap(replicas)), e)
     assert (got_done, prog.running) == (done, running)
     if not done and any(n == "b" for _, n in replicas):
         assert "still loaded on cpu-1" in prog.detail

@@ -25,12 +25,14 @@ from modelsched.errors import DriverError
 from modelsched.model.plan import Plan
 
 POLL_SECONDS = 3.0  # between wait rounds (three requests each); tests lower it
+# How long apply waits by default: two of LocalAI's reconciler ticks (every 30 s) and a load.
+DEFAULT_WAIT = 90.0
 
 
 @dataclass
 class Timing:
     wait: bool = True
-    timeout: float = 90.0
+    timeout: float = field(default_factory=lambda: DEFAULT_WAIT)
     poll: float = field(default_factory=lambda: POLL_SECONDS)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -93,31 +95,50 @@ class _Run:
                 self.failed.setdefault(m, why)
 
 
-def _count(snap: Snapshot, e: Expect) -> tuple[int, list[str], list[str]]:
+class _View:
+    """One observed snapshot, indexed once for every awaited model (a poll round costs
+    O(nodes + replicas + models), not O(models x (nodes + replicas)))."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.names = {n.id: n.name for n in snap.nodes}
+        self.rows = snap.row_map()
+        self.replicas: dict[str, list[str]] = {}  # model -> node ID of each loaded replica
+        for r in snap.replicas:
+            self.replicas.setdefault(r.model, []).append(r.node_id)
+        self._schedulable = [n for n in snap.nodes if n.schedulable]
+        self._matching: dict[tuple[tuple[str, str], ...], frozenset[str]] = {}
+
+    def matching(self, selector: dict[str, str]) -> frozenset[str]:
+        """IDs of the schedulable nodes carrying every label of `selector` (one scan per selector)."""
+        key = tuple(sorted(selector.items()))
+        found = self._matching.get(key)
+        if found is None:
+            found = frozenset(n.id for n in self._schedulable if all(n.labels.get(k) == v for k, v in key))
+            self._matching[key] = found
+        return found
+
+
+def _count(view: _View, e: Expect) -> tuple[int, list[str], list[str]]:
     """(replicas on matching nodes, names of other nodes holding it, names of gone_from nodes holding it)."""
-    nodes = {n.id: n for n in snap.nodes}
-    matching = {
-        n.id for n in snap.nodes if n.schedulable and all(n.labels.get(k) == v for k, v in e.selector.items())
-    }
+    matching = view.matching(e.selector) if e.listed else frozenset()
+    gone = set(e.gone_from)
     running, wrong, stray = 0, [], []
-    for r in snap.replicas:
-        if r.model != e.model:
-            continue
-        name = nodes[r.node_id].name if r.node_id in nodes else r.node_id
-        if r.node_id in e.gone_from:
+    for node_id in view.replicas.get(e.model, ()):
+        name = view.names.get(node_id, node_id)
+        if node_id in gone:
             stray.append(name)
-        elif e.listed and r.node_id in matching:
+        elif e.listed and node_id in matching:
             running += 1
         elif e.listed:
             wrong.append(name)
     return running, sorted(set(wrong)), sorted(set(stray))
 
 
-def _progress_of(snap: Snapshot, e: Expect) -> tuple[bool, ModelProgress]:
-    running, wrong, stray = _count(snap, e)
+def _progress_of(view: _View, e: Expect) -> tuple[bool, ModelProgress]:
+    running, wrong, stray = _count(view, e)
     wanted = e.target if e.target is not None else 0
     details = []
-    row = snap.row_map().get(e.model)
+    row = view.rows.get(e.model)
     if row is not None and row.unsatisfiable_until:
         details.append(
             f"LocalAI capacity cooldown until {row.unsatisfiable_until} (no free slot on a matching node for "
@@ -148,9 +169,9 @@ def _wait(run: _Run, expect: list[Expect], t: Timing) -> dict[str, ModelProgress
     last: dict[str, ModelProgress] = {}
     run.progress(f"localai: waiting for LocalAI's reconciler to place {len(left)} model(s) (timeout {t.timeout:g}s)")
     while True:
-        snap = snapshot(run.client, run.data.listed)
+        view = _View(snapshot(run.client, run.data.listed))
         for model in sorted(left):
-            done, prog = _progress_of(snap, left[model])
+            done, prog = _progress_of(view, left[model])
             last[model] = prog
             if done:
                 run.progress(f"localai: {model}: placement matches the plan")
@@ -215,8 +236,11 @@ def run(client: LocalAIClient, plan: Plan, data: PlanData, progress: Reporter, t
 def _classify(
     r: _Run, plan: Plan, unloaded: dict[tuple[str, str], bool], waited: dict[str, ModelProgress] | None, t: Timing
 ) -> None:
-    """Each planned change: applied, failed (with why) or not attempted."""
+    """Each planned change: applied, failed (with why) or not attempted. An addition not
+    awaited (--no-wait) is none of these: its row is written, but which node LocalAI
+    picks, and when, is not known, so it is said per model in the messages."""
     expects = {e.model: e for e in r.data.expect}
+    left_to_localai: dict[str, int] = {}
     for c in plan.changes:
         if c.action == "remove":
             done = unloaded.get((c.model, c.node_id))
@@ -230,7 +254,15 @@ def _classify(
             r.report.failed.append((c, r.failed[c.model]))
         elif waited is not None and c.model in waited:
             r.report.failed.append((c, _why_not(waited[c.model], expects[c.model], t.timeout)))
-        elif waited is not None or not r.stopped:
+        elif waited is not None:
             r.report.applied.append(c)
+        elif not r.stopped:  # --no-wait: the row is as planned; where the replica goes is LocalAI's
+            left_to_localai[c.model] = left_to_localai.get(c.model, 0) + 1
         else:
             r.report.not_attempted.append(c)
+    written = {w.spec.model_name for w in r.data.writes}
+    for model, count in sorted(left_to_localai.items()):
+        row = "row written" if model in written else "row already as planned"
+        r.report.messages.append(
+            f"{model}: {count} replica(s) to add: {row}; placement left to LocalAI (not awaited)"
+        )

@@ -1,18 +1,23 @@
 """The one module that talks HTTP to LocalAI's admin API (`/api/nodes*`).
 
-Owns the session (TLS verified unless skip-verify; never follows a redirect, which would
-carry the key to another host), the request deadline and answer-size bound, the path
-escaping LocalAI's router (Echo) needs, and the mapping of every failure to a
+Owns the session (`drivers.transport.Session`: TLS verified unless skip-verify; never
+follows a redirect, which would carry the key to another host; a total deadline per
+request, `--localai-timeout`, covering connect, headers and every byte of the body), the
+answer-size bound, the path escaping LocalAI's router (Echo) needs, and the mapping of
+every failure to a
 `DriverError` naming LocalAI, the address and what to check. The admin key is sent as
 `Authorization: Bearer` and never appears in a message (`Connection.scrub` also removes
 it from server text). It must not interpret LocalAI data (`wire` does) nor decide
 anything.
+
+The size bound is checked once the body is read: the transport reads it whole, inside
+the deadline, so what arrives in between is bounded by the deadline (and the link's
+speed), and an answer over MAX_ANSWER_BYTES is refused before it is decoded.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from typing import Any
 from urllib.parse import quote
@@ -21,10 +26,10 @@ import requests
 import urllib3
 
 from modelsched.drivers.localai.connection import KEY_VAR, Connection, check_connection
+from modelsched.drivers.transport import Session
 from modelsched.errors import DriverError
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a 10^4-node cluster's lists stay far below this
-_CHUNK = 64 * 1024
 # Go's url.PathEscape-for-paths set (net/url shouldEscape, encodePath): what LocalAI's
 # router leaves unescaped. Sending exactly this encoding keeps Go's RawPath empty, so Echo
 # matches the decoded path; `%2F` for a slash would be looked up literally.
@@ -57,7 +62,7 @@ class LocalAIClient:
     def __init__(self, conn: Connection) -> None:
         check_connection(conn)
         self.conn = conn
-        self.session = requests.Session()
+        self.session = Session(deadline=conn.timeout)
         # No proxy or .netrc from the environment: a .netrc entry would replace the Bearer key,
         # a proxy would see it. The key goes only where LOCALAI_ADDR says.
         self.session.trust_env = False
@@ -76,20 +81,14 @@ class LocalAIClient:
             headers["Authorization"] = f"Bearer {self.conn.api_key}"
         return headers
 
-    def _read(self, resp: requests.Response, what: str, deadline: float) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in resp.iter_content(_CHUNK):
-            size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
-                raise DriverError(
-                    f"LocalAI at {self.conn.address}: {what}: the answer is larger than "
-                    f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB; refused"
-                )
-            if time.monotonic() > deadline:
-                raise requests.exceptions.ReadTimeout("deadline")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _bounded(self, resp: requests.Response, what: str) -> bytes:
+        raw = resp.content
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise DriverError(
+                f"LocalAI at {self.conn.address}: {what}: the answer is larger than "
+                f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB; refused"
+            )
+        return raw
 
     def call(self, method: str, path: str, what: str, *, body: Any = None, write: bool = False) -> Any:
         """Send one request and return its decoded JSON answer (None for an empty one).
@@ -106,9 +105,8 @@ class LocalAIClient:
                 raise DriverError(
                     f"LocalAI at {addr}: {what}: the request cannot be encoded; nothing was sent"
                 ) from None
-        deadline = time.monotonic() + self.conn.timeout
         try:
-            resp, raw = self._send(method, addr + path, data, what, deadline)
+            resp, raw = self._send(method, addr + path, data, what)
         except DriverError:
             raise
         except requests.RequestException as exc:
@@ -117,9 +115,7 @@ class LocalAIClient:
             raise DriverError(f"LocalAI at {addr}: {what}: the request cannot be sent ({type(exc).__name__})") from None
         return self._answer(resp, raw, what)
 
-    def _send(
-        self, method: str, url: str, data: bytes | None, what: str, deadline: float
-    ) -> tuple[requests.Response, bytes]:
+    def _send(self, method: str, url: str, data: bytes | None, what: str) -> tuple[requests.Response, bytes]:
         with warnings.catch_warnings():
             if self.conn.skip_verify:  # the user chose it (--localai-skip-verify): no warning per request
                 warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
@@ -130,11 +126,9 @@ class LocalAIClient:
                 headers=self._headers(data is not None),
                 timeout=(self.conn.timeout, self.conn.timeout),
                 verify=self.verify,
-                allow_redirects=False,
-                stream=True,
-            )
+            )  # the transport never follows a redirect and reads the body under the deadline
             with resp:
-                return resp, self._read(resp, what, deadline)
+                return resp, self._bounded(resp, what)
 
     def _answer(self, resp: requests.Response, raw: bytes, what: str) -> Any:
         addr, status = self.conn.address, resp.status_code

@@ -45,13 +45,14 @@ class Connection:
         return text
 
 
-def _shown(address: str) -> str:
-    """The address without any user info (it may hold a password)."""
-    parts = urlsplit(address)
-    if parts.username is None and parts.password is None:
-        return address
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://<credentials>@{host}{parts.path}"
+def shown_address(address: str) -> str:
+    """The address as it may be printed: never user info (it may hold a password, and with
+    `/`, `#` or `?` in the password no URL parser finds where it ends), never a query or
+    fragment. Never raises, whatever the text."""
+    if "@" in address:
+        return "<an address with '@' (not shown: it may hold a password)>"
+    cut = min((i for i in (address.find("?"), address.find("#")) if i >= 0), default=len(address))
+    return address[:cut]
 
 
 def normalise_address(address: str) -> str:
@@ -62,33 +63,33 @@ def normalise_address(address: str) -> str:
     return address.rstrip("/")
 
 
-def check_address(address: str) -> None:
+def check_address(address: str, source: str = ADDRESS_SOURCE) -> None:
+    """A usable http(s) URL with a host and nothing secret in it; UsageError naming
+    `source` otherwise. An `@` is refused before any parsing and never shown."""
+    if "@" in address:
+        raise UsageError(
+            f"LocalAI address ({source}) contains '@', i.e. a user name or password: it would be printed and "
+            f"saved in plan files, so it is not shown here. Remove it; authenticate with {KEY_VAR}"
+        )
+    shown = shown_address(address)
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in address):
+        raise UsageError(f"LocalAI address {shown!r} ({source}) contains spaces or control characters")
     try:
         parts = urlsplit(address)
         port = parts.port
     except ValueError:
-        raise UsageError(
-            f"LocalAI address {_shown(address)!r} ({ADDRESS_SOURCE}) is not a valid URL (bad host or port)"
-        ) from None
-    shown = _shown(address)
+        raise UsageError(f"LocalAI address {shown!r} ({source}) is not a valid URL (bad host or port)") from None
     if parts.scheme not in ("http", "https"):
         raise UsageError(
-            f"LocalAI address {shown!r} ({ADDRESS_SOURCE}): the scheme must be http:// or https:// "
+            f"LocalAI address {shown!r} ({source}): the scheme must be http:// or https:// "
             f"(got {parts.scheme or 'none'}://)"
         )
     if not parts.hostname:
-        raise UsageError(f"LocalAI address {shown!r} ({ADDRESS_SOURCE}) has no host")
-    if parts.username is not None or parts.password is not None:
-        raise UsageError(
-            f"LocalAI address {shown!r} ({ADDRESS_SOURCE}) contains a user name or password: it would be "
-            f"printed and saved in plan files. Remove it; authenticate with {KEY_VAR}"
-        )
-    if parts.query or parts.fragment:
-        raise UsageError(f"LocalAI address {shown!r} ({ADDRESS_SOURCE}) must not have a query or fragment")
+        raise UsageError(f"LocalAI address {shown!r} ({source}) has no host")
+    if parts.query or parts.fragment or "?" in address or "#" in address:
+        raise UsageError(f"LocalAI address {shown!r} ({source}) must not have a query or fragment (not shown)")
     if port == 0:
-        raise UsageError(f"LocalAI address {shown!r} ({ADDRESS_SOURCE}) has port 0")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in address):
-        raise UsageError(f"LocalAI address {shown!r} ({ADDRESS_SOURCE}) contains spaces or control characters")
+        raise UsageError(f"LocalAI address {shown!r} ({source}) has port 0")
 
 
 def check_key(key: str | None) -> None:

@@ -1,18 +1,20 @@
 """LocalAIDriver: the `Driver` for a distributed LocalAI frontend's admin API.
 
 Wires the pieces: `observe` (three requests), `prepare` (row operations, unloads,
-notes, warnings, typed plan data) and `apply` (stale check against a fresh observation,
-then `apply.run`). Owns no HTTP call itself (`client` does) and never prints.
+notes, warnings, typed plan data) and `apply` (`planfile`: the driver data does only what
+the plan shows; stale check against a fresh observation; then `apply.run`). Owns no HTTP
+call itself (`client` does) and never prints.
 """
 
 from __future__ import annotations
 
 from modelsched.drivers.base import ApplyReport, Reporter
 from modelsched.drivers.localai import apply as apply_mod
+from modelsched.drivers.localai import planfile
 from modelsched.drivers.localai import prepare as prep
 from modelsched.drivers.localai.client import LocalAIClient
 from modelsched.drivers.localai.connection import Connection
-from modelsched.drivers.localai.data import PlanData, Snapshot, decode_plan_data
+from modelsched.drivers.localai.data import Snapshot, decode_plan_data
 from modelsched.drivers.localai.observe import observed_of, snapshot
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
@@ -69,7 +71,7 @@ class LocalAIDriver:
                 f"the plan's LocalAI driver data was made for {data.address}, not {self.conn.address}; "
                 "nothing was applied"
             )
-        _check_against_changes(plan, data)
+        planfile.check(plan, data)
         try:
             progress(f"localai: re-observing {self.conn.address}")
             snap = snapshot(self.client, data.listed)
@@ -88,16 +90,6 @@ class LocalAIDriver:
                     plan.observed_nodes, observed_of(snap, data.listed), others=[("scheduling row", m) for m in rows]
                 )
             )
+        planfile.check_diffs(plan, data, snap)
         return apply_mod.run(self.client, plan, data, progress, self.timing)
 
-
-def _check_against_changes(plan: Plan, data: PlanData) -> None:
-    """Every unload must be a planned removal: a plan file edited to unload something else
-    is refused before any request."""
-    removals = {(c.model, c.node_id) for c in plan.changes if c.action == "remove"}
-    for u in data.unloads:
-        if (u.model, u.node_id) not in removals:
-            raise PlanFileError(
-                f"corrupt plan file: LocalAI driver data unloads {u.model} on node {u.node_name}, which the plan's "
-                "changes do not remove; nothing was applied"
-            )

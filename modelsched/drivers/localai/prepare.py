@@ -36,6 +36,14 @@ _WHY = {
 }
 
 
+DELETE_DETAIL = "not in the config (--prune); deleting a row unloads nothing"
+
+
+def row_target(model: str) -> str:
+    """The target of a row operation, as the plan shows it."""
+    return f"scheduling row {model}"
+
+
 def spec_of(entry: Entry) -> RowSpec:
     return RowSpec(
         model_name=entry.model_name,
@@ -67,7 +75,8 @@ def row_diff(old: RowSpec | None, new: RowSpec) -> list[str]:
     return [f"~ {k}: {_value(before[k])} => {_value(after[k])}" for k in after if before[k] != after[k]]
 
 
-def _describe(spec: RowSpec) -> str:
+def describe(spec: RowSpec) -> str:
+    """A row write's one-line detail in the plan (what `show` displays beside the operation)."""
     what = "spread_all" if spec.spread_all else f"min {spec.min_replicas}, max {spec.max_replicas or 'unbounded'}"
     return f"{what}, selector {_value(spec.node_selector) if spec.node_selector else '{} (every node)'}"
 
@@ -84,7 +93,7 @@ def _row_ops(plan: Plan, entries: dict[str, Entry], snap: Snapshot) -> tuple[lis
         action: Literal["create", "update"] = "create" if current is None else "update"
         writes.append(RowWrite(action=action, spec=spec))
         diff = row_diff(current.spec if current else None, spec)
-        ops.append(Operation(model=m, target=f"scheduling row {m}", action=action, detail=_describe(spec), diff=diff))
+        ops.append(Operation(model=m, target=row_target(m), action=action, detail=describe(spec), diff=diff))
     return writes, ops
 
 
@@ -182,13 +191,16 @@ def prepare(plan: Plan, desired: Desired, observed: Observed, snap: Snapshot) ->
                     "path: a trailing '/', or an empty, '.' or '..' segment); delete it in LocalAI's WebUI")))
                 continue
             deletes.append(m)
-            ops.append(Operation(model=m, target=f"scheduling row {m}", action="delete",
-                                 detail="not in the config (--prune); deleting a row unloads nothing"))
+            ops.append(Operation(model=m, target=row_target(m), action="delete", detail=DELETE_DETAIL))
     unloads, partial = _unloads(plan, observed)
+    reasons: dict[tuple[str, str], set[str]] = {}  # (model, node ID) -> why it is removed there
+    for c in plan.changes:
+        if c.action == "remove":
+            reasons.setdefault((c.model, c.node_id), set()).add(c.reason)
     for u in unloads:
-        reasons = sorted({c.reason for c in plan.changes if c.model == u.model and c.node_id == u.node_id})
+        why = sorted(reasons.get((u.model, u.node_id), ()))
         ops.append(Operation(model=u.model, target=f"{u.model} on {u.node_name}", action="unload",
-                             detail="; ".join(_WHY.get(r, r) for r in reasons)))
+                             detail="; ".join(_WHY.get(r, r) for r in why)))
     diags += _warnings(plan, writes, snap, observed) + _unsent(plan, entries)
     touched = {w.spec.model_name for w in writes}
     data = PlanData(
