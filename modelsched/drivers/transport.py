@@ -34,6 +34,7 @@ class _Slot:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.conn: Any = None
+        self.sock: Any = None  # kept: http.client drops conn.sock once a closing answer's headers are read
         self.done = False
         self.expired = False
 
@@ -42,7 +43,7 @@ class _Slot:
             if self.done:
                 return
             self.expired = True
-            sock = getattr(self.conn, "sock", None)
+            sock = getattr(self.conn, "sock", None) or self.sock
             if sock is not None:
                 with contextlib.suppress(OSError):  # wakes the recv/send blocked in the requesting thread
                     sock.shutdown(socket.SHUT_RDWR)
@@ -72,6 +73,10 @@ class _Tracked:
     def request(self, *args: Any, **kwargs: Any) -> None:
         self._publish()
         super().request(*args, **kwargs)  # type: ignore[misc]
+        slot = getattr(_CURRENT, "slot", None)
+        if slot is not None:  # the socket the answer will come on, new or reused
+            with slot.lock:
+                slot.sock = getattr(self, "sock", None)
 
 
 class _HTTPConnection(_Tracked, HTTPConnection):
