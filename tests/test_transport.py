@@ -30,6 +30,7 @@ def _trickle(conn: socket.socket, closing: bool) -> None:
 def trickling(request: pytest.FixtureRequest) -> Iterator[str]:
     server = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
+    workers: list[threading.Thread] = []
 
     def serve() -> None:
         server.settimeout(0.2)
@@ -38,7 +39,9 @@ def trickling(request: pytest.FixtureRequest) -> Iterator[str]:
                 conn, _ = server.accept()
             except OSError:
                 continue
-            threading.Thread(target=_trickle, args=(conn, request.param), daemon=True).start()
+            worker = threading.Thread(target=_trickle, args=(conn, request.param), daemon=True)
+            workers.append(worker)
+            worker.start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -46,6 +49,8 @@ def trickling(request: pytest.FixtureRequest) -> Iterator[str]:
     stop.set()
     thread.join(timeout=2)
     server.close()
+    for worker in workers:  # no socket of ours left open for the next test to count
+        worker.join(timeout=5)
 
 
 def test_a_server_that_trickles_its_body_is_cut_off_at_the_deadline(trickling: str) -> None:
