@@ -7,29 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.fakes import CLUSTER, CONFIG
 from tests.clirun import EXAMPLES, Run
-
-CLUSTER = """\
-nodes:
-  - {name: gpu-1, labels: {tier: gpu}}
-  - {name: gpu-2, labels: {tier: gpu}}
-  - {name: cpu-1, labels: {tier: cpu}}
-  - {name: cpu-2, labels: {tier: cpu}, status: down}
-replicas:
-  - {model: llm, node: gpu-1}
-  - {model: llm, node: cpu-2}
-  - {model: legacy, node: cpu-1}
-"""
-
-CONFIG = """\
-- model_name: llm
-  node_selector: {tier: gpu}
-  replicas: all
-- model_name: asr
-  node_selector: {tier: cpu}
-  min_replicas: 1
-  max_replicas: 0
-"""
 
 
 @pytest.fixture
