@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelsched.drivers.base import Driver
-from modelsched.drivers.localai import apply as apply_mod
+from modelsched.drivers.localai import apply
 from modelsched.drivers.localai.connection import (
     DEFAULT_ADDRESS,
     DEFAULT_TIMEOUT,
@@ -89,7 +89,7 @@ def _plan_address(plan_cluster: Mapping[str, str], explicit: object, from_env: s
 def _wait_timeout(wait_timeout: float | None) -> float:
     """apply's --timeout when given, else the driver's DEFAULT_WAIT (two reconciler ticks)."""
     if wait_timeout is None:
-        return apply_mod.DEFAULT_WAIT
+        return apply.DEFAULT_WAIT  # read when building (tests shorten it)
     if not (wait_timeout >= 0 and wait_timeout != float("inf")):
         raise UsageError(f"--timeout must be a finite number of seconds >= 0 (got {wait_timeout})")
     return wait_timeout
@@ -105,4 +105,4 @@ def build_localai_driver(
 ) -> Driver:
     """A LocalAIDriver from the `--localai-*` options (`opts`, keyed by dest name)."""
     conn = connection(opts or {}, env=env, plan_cluster=plan_cluster)
-    return LocalAIDriver(conn, timing=apply_mod.Timing(wait=wait, timeout=_wait_timeout(wait_timeout)))
+    return LocalAIDriver(conn, timing=apply.Timing(wait=wait, timeout=_wait_timeout(wait_timeout)))

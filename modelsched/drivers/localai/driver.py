@@ -9,13 +9,13 @@ call itself (`client` does) and never prints.
 from __future__ import annotations
 
 from modelsched.drivers.base import ApplyReport, Reporter
-from modelsched.drivers.localai import apply as apply_mod
 from modelsched.drivers.localai import planfile
-from modelsched.drivers.localai import prepare as prep
+from modelsched.drivers.localai.apply import Timing, run
 from modelsched.drivers.localai.client import LocalAIClient
 from modelsched.drivers.localai.connection import Connection
 from modelsched.drivers.localai.data import Snapshot, decode_plan_data
 from modelsched.drivers.localai.observe import observed_of, snapshot
+from modelsched.drivers.localai.prepare import prepare
 from modelsched.errors import DriverError, PlanFileError, StalePlanError
 from modelsched.model.cluster import Observed
 from modelsched.model.drift import stale_message
@@ -26,10 +26,10 @@ from modelsched.model.plan import Plan
 class LocalAIDriver:
     name = "localai"
 
-    def __init__(self, conn: Connection, *, timing: apply_mod.Timing | None = None) -> None:
+    def __init__(self, conn: Connection, *, timing: Timing | None = None) -> None:
         self.conn = conn
         self.client = LocalAIClient(conn)
-        self.timing = timing or apply_mod.Timing()
+        self.timing = timing or Timing()
 
     def cluster(self) -> dict[str, str]:
         return {"address": self.conn.address}
@@ -44,7 +44,7 @@ class LocalAIDriver:
             observed = self.observe(desired)
             snap = observed.private
             assert isinstance(snap, Snapshot)
-        return prep.prepare(plan, desired, observed, snap)
+        return prepare(plan, desired, observed, snap)
 
     def verify_config(self, plan: Plan, desired: Desired) -> None:
         """The rows a saved plan writes and deletes must be the ones the config gives now."""
@@ -91,5 +91,5 @@ class LocalAIDriver:
                 )
             )
         planfile.check_diffs(plan, data, snap)
-        return apply_mod.run(self.client, plan, data, progress, self.timing)
+        return run(self.client, plan, data, progress, self.timing)
 

@@ -34,6 +34,7 @@ from modelsched.drivers.nomad.template import Template
 from modelsched.model.cluster import Node
 from modelsched.model.entry import Desired, Entry
 from modelsched.model.plan import Change, Diagnostic, Operation, Plan
+from modelsched.planner import applied
 
 SCHEDULER_ADD_NOTE = "planned node; Nomad may place it on another matching node"
 SCHEDULER_REMOVE_NOTE = "Nomad stops the highest-index allocation, whichever node it is on"
@@ -62,13 +63,6 @@ def qualifies(node: Node | None, entry: Entry, scope: frozenset[str] | None, pin
     if pinned is not None:
         return node.id in pinned
     return all(node.labels.get(k) == v for k, v in entry.node_selector.items())
-
-
-def _final(current: Sequence[str], changes: Sequence[Change]) -> Counter[str]:
-    nodes = Counter(current)
-    for c in changes:
-        nodes[c.node_id] += 1 if c.action == "add" else -1
-    return +nodes
 
 
 def _count(entry: Entry, target: int, matching: int, live: Mapping[str, Any] | None) -> tuple[int, str]:
@@ -117,6 +111,7 @@ def build(
     changes_of: dict[str, list[Change]] = {}
     for c in plan.changes:
         changes_of.setdefault(c.model, []).append(c)
+    after = applied(observed, plan.changes)  # the cluster as the plan leaves it
     notes: dict[int, str] = {}  # id(change) -> note
     ops: list[JobOp] = []
     shown: list[Operation] = []
@@ -130,7 +125,7 @@ def build(
         mine = changes_of.get(name, [])
         current = list(observed.replicas.get(name, ()))
         ids = list(observed.replica_ids.get(name, ()))
-        final = _final(current, mine)
+        final = Counter(after.replicas.get(name, ()))
         nodes = sorted(final)
         live = live_jobs.get(job_id)
         info = snap.ownership.jobs.get(job_id)
