@@ -108,12 +108,3 @@ class Observed:
             scopes=dict(scopes or {}),
             private=private,
         )
-
-    def replica_list(self) -> list[Replica]:
-        """Flat list of replicas (model name order, then observed order), for tests and tools."""
-        out: list[Replica] = []
-        for model in sorted(self.replicas):
-            ids = self.replica_ids.get(model, ())
-            for i, node in enumerate(self.replicas[model]):
-                out.append(Replica(model, node, ids[i] if i < len(ids) else ""))
-        return out

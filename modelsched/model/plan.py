@@ -163,9 +163,6 @@ class Plan(StrictModel):
     def has_changes(self) -> bool:
         return bool(self.changes) or bool(self.operations)
 
-    def changed_models(self) -> list[str]:
-        return sorted({c.model for c in self.changes})
-
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
