@@ -9,9 +9,7 @@ clear errors (exit 1, one message, no traceback) before any request.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +20,7 @@ from modelsched.cli.nomad_options import NAMES
 from modelsched.drivers.nomad.build import connection
 from modelsched.drivers.nomad.client import MAX_SHOWN, Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
+from tests.cannedhttp import CannedServer, canned_server
 from tests.clirun import EXAMPLES, Run
 from tests.nomadsim.fixtures import ACL_TOKEN, nomad_sim_acl  # noqa: F401  (fixture)
 
@@ -33,44 +32,14 @@ def opts(**kw: Any) -> dict[str, Any]:
     return {**dict.fromkeys(NAMES), **kw}
 
 
-class _Echo(BaseHTTPRequestHandler):
-    """Answers every request with the server's `reply` (status, headers, body)."""
-
-    protocol_version = "HTTP/1.1"
-    server: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        status, headers, body = self.server.reply(self.path)
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_DELETE = do_GET
-
-
 @pytest.fixture
-def echo() -> Iterator[Any]:
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    server.daemon_threads = True
-    server.reply = lambda path: (200, {"Content-Type": "application/json"}, b"[]")
-    server.address = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def echo() -> Iterator[CannedServer]:
+    with canned_server() as server:
+        yield server
 
 
 def _answer(status: int, body: str) -> Any:
-    return lambda path: (status, {"Content-Type": "text/plain"}, body.encode())
+    return lambda handler: (status, {"Content-Type": "text/plain"}, body.encode())
 
 
 # -- what a server may send back -------------------------------------------------------------
@@ -106,7 +75,7 @@ def test_server_text_never_carries_the_token_into_a_message(echo: Any, status: i
 
 
 def test_a_redirect_that_names_the_token_is_neither_followed_nor_shown(echo: Any) -> None:
-    echo.reply = lambda path: (302, {"Location": f"http://evil.example/?t={TOKEN}"}, b"")
+    echo.reply = lambda handler: (302, {"Location": f"http://evil.example/?t={TOKEN}"}, b"")
     with pytest.raises(DriverError, match=r"redirect.*not followed") as err:
         NomadClient(Connection(address=echo.address, token=TOKEN)).jobs("modelsched-")
     assert TOKEN[:8] not in str(err.value)
@@ -118,7 +87,7 @@ def test_a_redirect_that_names_the_token_is_neither_followed_nor_shown(echo: Any
     ids=["the token as an allocation ID", "the token as a job ID"],
 )
 def test_a_malformed_answer_that_holds_the_token_is_named_without_it(echo: Any, body: Any) -> None:
-    echo.reply = lambda path: (200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+    echo.reply = lambda handler: (200, {"Content-Type": "application/json"}, json.dumps(body).encode())
     with pytest.raises(DriverError, match=r"GET /v1/allocations") as err:
         NomadClient(Connection(address=echo.address, token=TOKEN)).allocations("x")
     assert TOKEN[:8] not in str(err.value)

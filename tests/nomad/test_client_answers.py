@@ -3,12 +3,10 @@ versions below the minimum, namespaced evaluation reads."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -17,40 +15,16 @@ from modelsched.drivers.nomad.answers import MalformedAnswer
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.drivers.nomad.observe import MIN_VERSION, Query, observe
 from modelsched.errors import DriverError
+from tests.cannedhttp import CannedServer, canned_server
 from tests.nomadsim import NomadSim
 
 Reply = Callable[[BaseHTTPRequestHandler], None]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.server.seen.append(self.path)
-        with contextlib.suppress(OSError):  # the client cut the connection off: expected for trickles
-            self.server.reply(self)
-
-    do_POST = do_DELETE = do_GET
-
-
 @pytest.fixture
-def server() -> Iterator[Any]:
-    srv: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads = True
-    srv.block_on_close = False
-    srv.seen = []
-    srv.address = f"http://127.0.0.1:{srv.server_address[1]}"
-    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+def server() -> Iterator[CannedServer]:
+    with canned_server() as srv:
+        yield srv
 
 
 def json_reply(body: Any, status: int = 200) -> Reply:

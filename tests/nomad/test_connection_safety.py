@@ -5,9 +5,7 @@ answers that are not Nomad's are never read as an empty cluster."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from modelsched.cli.nomad_options import NAMES
 from modelsched.drivers.nomad.build import connection
 from modelsched.drivers.nomad.client import Connection, NomadClient
 from modelsched.errors import DriverError, ModelschedError
+from tests.cannedhttp import CannedServer, canned_server
 from tests.clirun import EXAMPLES, Run
 from tests.nomad.flow import TOKEN
 
@@ -28,43 +27,10 @@ def opts(**kw: Any) -> dict[str, Any]:
     return {**dict.fromkeys(NAMES), **kw}
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    """Answers every request with `reply` (status, headers, body) and records the token it got."""
-
-    protocol_version = "HTTP/1.1"
-    server: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self.server.tokens.append(self.headers.get("X-Nomad-Token"))
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        status, headers, body = self.server.reply
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_DELETE = do_PUT = do_GET
-
-
 @pytest.fixture
-def http_server() -> Iterator[Any]:
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.daemon_threads = True
-    server.tokens = []
-    server.reply = (200, {"Content-Type": "application/json"}, b"[]")
-    server.address = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def http_server() -> Iterator[CannedServer]:
+    with canned_server() as server:
+        yield server
 
 
 # -- secrets ---------------------------------------------------------------------------
@@ -74,11 +40,8 @@ def http_server() -> Iterator[Any]:
 def test_a_redirect_is_never_followed_so_the_token_never_reaches_another_host(
     http_server: Any, method: str
 ) -> None:
-    other: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    other.tokens, other.reply = [], (200, {"Content-Type": "application/json"}, b"{}")
-    threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        elsewhere = f"http://127.0.0.1:{other.server_address[1]}/v1/job/x"
+    with canned_server((200, {"Content-Type": "application/json"}, b"{}")) as other:
+        elsewhere = f"{other.address}/v1/job/x"
         http_server.reply = (307, {"Location": elsewhere}, b"")
         client = NomadClient(Connection(address=http_server.address, token=TOKEN))
         job = {"ID": "x", "TaskGroups": []}
@@ -87,9 +50,6 @@ def test_a_redirect_is_never_followed_so_the_token_never_reaches_another_host(
             calls[method]()
         assert other.tokens == []  # the token never went to the other host
         assert TOKEN not in str(err.value)
-    finally:
-        other.shutdown()
-        other.server_close()
 
 
 def test_credentials_in_the_address_are_refused_without_echoing_them() -> None:
