@@ -94,7 +94,8 @@
     layout();
     shown.textContent = "Shown: " + (FULL ? kept + " kept, " : "") + adds + " to add, " + removes + " to remove on " + plural(nodes, "node") +
       " in " + plural(groups.length, "label group") + ", " + plural(cols.length, "model") + ".";
-    shown.dataset.kept = kept; shown.dataset.adds = adds; shown.dataset.removes = removes; shown.dataset.nodes = nodes;
+    if (FULL) shown.dataset.kept = kept;
+    shown.dataset.adds = adds; shown.dataset.removes = removes; shown.dataset.nodes = nodes;
     shown.dataset.groups = groups.length; shown.dataset.models = cols.length;
     var rows = document.querySelectorAll("#models tbody tr");
     for (var r = 0; r < rows.length; r++) {
