@@ -318,6 +318,26 @@ def test_the_churn_plan_loads_shows_its_counts_and_draws_only_what_is_in_view(
     )
 
 
+def test_the_churn_plan_with_every_node_loads_and_counts_kept(
+    browser: Chromium, churn_kept: Plan, tmp_path: Path, record_property: Any
+) -> None:
+    page = open_plan(browser, churn_kept, tmp_path, "churn-kept.html")
+    load = page.eval("performance.getEntriesByType('navigation')[0].loadEventEnd")
+    size = (tmp_path / "churn-kept.html").stat().st_size
+    print(f"churn plan with every node ({size:,} bytes): load event end {load:.0f} ms")
+    record_property("html_churn_kept_load_ms", round(load))
+    data = json.loads(dump_plan(churn_kept))
+    columns = {m["model"] for m in data["models"]}
+    got = shown(page)
+    assert got["kept"] == sum(kept_in_plan(data, columns).values())
+    assert got["nodes"] == len(data["nodes"]) and got["adds"] == data["summary"]["add"]
+    assert page.eval("document.querySelectorAll('.row.node').length") == 0, "large: groups start closed"
+    page.eval("document.getElementById('expand-all').click()")
+    assert 0 < page.eval("document.querySelectorAll('.row').length") < 100, "only the rows in view are drawn"
+    tick(page, "f-kept", False)
+    assert shown(page)["nodes"] == len({c["node_id"] for c in data["changes"]})
+
+
 def test_a_group_opens_from_the_keyboard(example: tuple[Page, dict[str, Any]]) -> None:
     page, _ = example
     page.eval("document.getElementById('collapse-all').click()")
