@@ -111,7 +111,7 @@ def plan(
         if out and fmt == "text":
             click.echo(f"\nSaved the plan to {out}. Apply it with: modelsched apply {out}")
 
-    the_plan = workflow.plan(req, out, show_plan=show_plan)
+    the_plan = workflow.plan(req, out, show_plan=show_plan, kept=fmt == "html")
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(2)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -130,6 +130,23 @@ class NodeDigest(StrictModel):
     replicas: str  # short hash of the replicas on the node
 
 
+@dataclass(slots=True)
+class PlanNode:
+    """One observed node as the plan leaves it: `kept` maps a model to the replicas of it
+    that were on the node before and stay after the plan (models not listed: none).
+    Recorded only for the HTML grid and saved plans, so every node has a row.
+
+    A stdlib dataclass like `Change` (pydantic validates it strictly, without extra
+    keys, when a plan file is read): a plan lists every node of a 5,000-node cluster."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    kept: dict[str, Count] = field(default_factory=dict)
+
+
 class Summary(StrictModel):
     add: Count = 0
     remove: Count = 0
@@ -155,6 +172,8 @@ class Plan(StrictModel):
     unlisted: list[UnlistedModel] = Field(default_factory=list)
     # Saved plans only (`plan --out`): node ID -> digest, to say what moved when stale.
     observed_nodes: dict[str, NodeDigest] | None = None
+    # HTML and saved plans only: every observed node with the replicas the plan keeps on it.
+    nodes: list[PlanNode] | None = None
     # Driver-specific data needed to apply the plan later without the config
     # (e.g. the Nomad driver's rendered jobs and their JobModifyIndex). Absent for local.
     driver_data: dict[str, Any] | None = None
@@ -190,6 +209,8 @@ def dump_plan(plan: Plan) -> str:
         del data["summary"]["restart"]
     if data["observed_nodes"] is None:
         del data["observed_nodes"]
+    if data["nodes"] is None:
+        del data["nodes"]
     if data["driver_data"] is None:
         del data["driver_data"]
     try:

@@ -5,7 +5,7 @@ Infinity and runaway nesting; `schema_problems` turns pydantic's errors into one
 located message; `check_plan` checks every name with the config's own rule
 (`model.base.name_problem`), node IDs (safe in a request path for drivers that put
 them in one), Nomad job IDs (`model.jobname`), free text, the summary against the
-changes and operations, targets, `observed_nodes`, and the bounds of `driver_data`
+changes and operations, targets, `observed_nodes`, `nodes`, and the bounds of `driver_data`
 (whose meaning the driver decodes itself). Raises PlanFileError; never reads files.
 """
 
@@ -258,6 +258,20 @@ def _observed(plan: Plan, problems: list[Problem]) -> None:
                 problems.append((f"{where}.{field}", "is not a short hash"))
 
 
+def _nodes(plan: Plan, problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    for i, node in enumerate(plan.nodes or ()):
+        where = f"nodes[{i}]"
+        if node.id in seen:
+            problems.append((f"{where}.id", f"{quote(node.id)[:80]} is listed twice"))
+        seen.add(node.id)
+        _name(problems, f"{where}.name", node.name)
+        _node_id(problems, f"{where}.id", node.id, plan.driver)
+        _labels(problems, f"{where}.labels", node.labels)
+        for model in node.kept:
+            _name(problems, f"{where}.kept[{quote(model)[:80]}]", model)
+
+
 def check_plan(plan: Plan, source: str) -> None:
     """Raise PlanFileError naming where the plan breaks a rule; return when it keeps them all."""
     problems: list[Problem] = []
@@ -266,6 +280,7 @@ def check_plan(plan: Plan, source: str) -> None:
     _models(plan, problems)
     _operations(plan, problems)
     _observed(plan, problems)
+    _nodes(plan, problems)
     _consistency(plan, problems)
     if plan.driver_data is not None:
         deep = next(_walk(plan.driver_data, 1), None)

@@ -3,7 +3,10 @@
 Interned tables instead of the plan's JSON (a 5,000-node churn plan is ~5.7 MB as
 JSON and ~0.3 MB here): models, label groups, nodes and reasons by index, and the
 changes as one flat int array `[node, model, kind, reason, ...]` (kind 1 = add,
-2 = remove). Every string is terminal-escaped here and HTML-escaped by the script;
+2 = remove). When the plan lists its nodes (`Plan.nodes`: HTML and saved plans),
+every node gets a row and `kept` holds `[node, model, replicas kept, ...]` for the
+models with a column (`full` = 1); otherwise only changed nodes have rows.
+Every string is terminal-escaped here and HTML-escaped by the script;
 the whole is embedded with `script_json`. Linear in the changes. Must not render.
 """
 
@@ -44,17 +47,30 @@ def grid_data(plan: Plan) -> dict[str, Any]:
     reasons: list[str] = []
     reason_index: dict[str, int] = {}
     changes: list[int] = []
+    kept: list[int] = []
+
+    def node_row(node_id: str, name: str, labels: dict[str, str]) -> int:
+        key = labels_text(labels)
+        g = group_index.get(key)
+        if g is None:
+            g = group_index[key] = len(groups)
+            groups.append([key, [escape_text(f"{k}={v}") for k, v in sorted(labels.items())]])
+        n = node_index[node_id] = len(nodes)
+        nodes.append([escape_text(name), g, "" if node_id == name else escape_text(node_id)])
+        return n
+
+    for node in plan.nodes or ():
+        if node.id in node_index:
+            continue
+        row = node_row(node.id, node.name, node.labels)
+        for model, count in node.kept.items():
+            column = model_index.get(model)
+            if column is not None and count:
+                kept += (row, column, count)
     for c in plan.changes:
         n = node_index.get(c.node_id)
         if n is None:
-            key = labels_text(c.labels)
-            g = group_index.get(key)
-            if g is None:
-                g = group_index[key] = len(groups)
-                pairs = [escape_text(f"{k}={v}") for k, v in sorted(c.labels.items())]
-                groups.append([key, pairs])
-            n = node_index[c.node_id] = len(nodes)
-            nodes.append([escape_text(c.node), g, "" if c.node_id == c.node else escape_text(c.node_id)])
+            n = node_row(c.node_id, c.node, c.labels)
         reason = c.reason + (f" ({c.note})" if c.note else "")
         r = reason_index.get(reason)
         if r is None:
@@ -67,4 +83,6 @@ def grid_data(plan: Plan) -> dict[str, Any]:
         "nodes": nodes,  # [name, group, node id when it differs from the name]
         "reasons": reasons,
         "changes": changes,
+        "kept": kept,  # [node, model, replicas kept, ...]
+        "full": 1 if plan.nodes is not None else 0,  # every node has a row
     }

@@ -18,6 +18,7 @@ from modelsched.model.drift import node_digests
 from modelsched.model.entry import Desired
 from modelsched.model.plan import Plan, dump_plan
 from modelsched.workflow.files import check_output_path, check_report_path, inputs_of, read_plan_file, write_file
+from modelsched.workflow.kept import kept_nodes
 from modelsched.workflow.request import (
     Applied,
     Request,
@@ -53,8 +54,9 @@ def refuse_errors(plan: Plan, *, applying: bool = False, shown: bool = True) -> 
     raise PlanError(f"the plan has {len(errors)} error(s){where}; fix them and plan again{tail}")
 
 
-def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) -> Plan:
-    """observe -> pure plan -> the driver's additions; node digests when the plan is saved."""
+def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool, kept: bool = False) -> Plan:
+    """observe -> pure plan -> the driver's additions; node digests when the plan is saved;
+    the replicas kept per node (`Plan.nodes`) when it is saved or `kept` (shown as HTML)."""
     targets = targets_of(req)
     # The driver observes and prepares the targeted models only (what it re-observes at
     # apply must be what it observed here); the planner sees the whole config, so the
@@ -70,15 +72,18 @@ def _plan_with(driver: Driver, desired: Desired, req: Request, *, save: bool) ->
         result = driver.prepare(result, scoped, observed)
         if save:
             result = result.model_copy(update={"observed_nodes": node_digests(observed)})
+        if save or kept:
+            result = result.model_copy(update={"nodes": kept_nodes(observed, result.changes)})
         return result
 
 
-def plan_with(driver: Driver, desired: Desired, *, prune: bool) -> Plan:
-    """observe -> plan -> prepare on a built driver (for benchmarks and tools)."""
-    return _plan_with(driver, desired, Request(env={}, prune=prune), save=False)
+def plan_with(driver: Driver, desired: Desired, *, prune: bool, kept: bool = False) -> Plan:
+    """observe -> plan -> prepare on a built driver (for benchmarks and tools); `kept`:
+    with the replicas kept per node (`Plan.nodes`), as for the HTML plan."""
+    return _plan_with(driver, desired, Request(env={}, prune=prune), save=False, kept=kept)
 
 
-def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:
+def _planned(req: Request, out: str | None, *, kept: bool = False) -> tuple[Driver, Plan]:
     targets_of(req)  # usage errors first: before reading anything
     name, source = driver_choice(req.driver, req.env)
     check_driver_options(name, source, req)
@@ -86,16 +91,19 @@ def _planned(req: Request, out: str | None) -> tuple[Driver, Plan]:
     driver = build_driver(name, req, desired=desired)
     if out is not None:
         check_output_path("--out", out, inputs_of(req, driver.cluster(), desired.sources))
-    result = _plan_with(driver, desired, req, save=out is not None)
+    result = _plan_with(driver, desired, req, save=out is not None, kept=kept)
     if out is not None:
         write_file(out, dump_plan(result), "plan file")
     return driver, result
 
 
-def plan(req: Request, out: str | None = None, *, show_plan: Callable[[Plan], None] | None = None) -> Plan:
+def plan(
+    req: Request, out: str | None = None, *, show_plan: Callable[[Plan], None] | None = None, kept: bool = False
+) -> Plan:
     """Load the config, observe, plan, prepare; save the plan to `out` (with node digests).
-    With `show_plan`: show it, then refuse a plan with errors (`PlanError`)."""
-    result = _planned(req, out)[1]
+    With `show_plan`: show it, then refuse a plan with errors (`PlanError`). `kept` (or
+    `out`): record the replicas kept per node, for the HTML plan."""
+    result = _planned(req, out, kept=kept)[1]
     if show_plan is not None:
         show_plan(result)
         refuse_errors(result)

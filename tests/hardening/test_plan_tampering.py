@@ -202,6 +202,42 @@ LOCAL_ATTACKS = [
         setter("observed_nodes", {"gpu-1": {"name": "gpu-1", "state": "zz", "replicas": "00"}}),
         'observed_nodes["gpu-1"].state: is not a short hash', id="an observed node digest that is not a hash",
     ),
+    pytest.param(
+        setter("nodes", 0, "name", "gpu-1\x1b[2J"), "nodes[0].name: contains the control character U+001B",
+        id="a listed node whose name would clear the screen",
+    ),
+    pytest.param(
+        setter("nodes", 0, "name", " "), "nodes[0].name: is blank", id="a listed node with a blank name",
+    ),
+    pytest.param(
+        setter("nodes", 0, "labels", {"tier": "gpu\n+ forged"}),
+        'nodes[0].labels["tier"]: contains the control character U+000A',
+        id="a listed node label with a newline",
+    ),
+    pytest.param(
+        setter("nodes", 0, "kept", {"llm": -1}), "nodes[0].kept.llm: Input should be greater than or equal to 0",
+        id="a negative kept count",
+    ),
+    pytest.param(
+        setter("nodes", 0, "kept", {"llm": 2**31}), "nodes[0].kept.llm: Input should be less than or equal to",
+        id="a kept count beyond what a backend counts",
+    ),
+    pytest.param(
+        setter("nodes", 0, "kept", {"llm": "1"}), "nodes[0].kept.llm: Input should be a valid integer",
+        id="a kept count written as a string",
+    ),
+    pytest.param(
+        setter("nodes", 0, "kept", {"llm\u202e": 1}), 'nodes[0].kept["llm\\u202e"]: contains the control character',
+        id="a kept model name with a right-to-left override",
+    ),
+    pytest.param(
+        add_key(("nodes", 0), "drain", True), "nodes[0].drain: Unexpected keyword argument",
+        id="an unknown key in a listed node",
+    ),
+    pytest.param(
+        lambda p: p["nodes"].append(dict(p["nodes"][0])), 'is listed twice',
+        id="a node listed twice",
+    ),
     pytest.param(drop("driver"), "driver: Field required", id="a missing driver"),
     pytest.param(
         add_key((), "commands", ["rm -rf /"]), "commands: Extra inputs are not permitted",

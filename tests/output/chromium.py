@@ -151,5 +151,7 @@ class Page:
         return result["result"].get("value")
 
     def screenshot(self, path: Path) -> None:
+        # A page behind another tab never paints, so its capture would wait forever.
+        self.browser.send("Page.bringToFront", {}, session=self.session)
         shot = self.browser.send("Page.captureScreenshot", {"format": "png"}, session=self.session)
         path.write_bytes(base64.b64decode(shot["data"]))

@@ -8,11 +8,12 @@ from benchmarks.plan_scale import build_desired, build_state, perturb
 from modelsched.model.cluster import Node, Observed, Replica
 from modelsched.model.plan import Plan
 from modelsched.planner import plan
+from modelsched.workflow.kept import kept_nodes
 
 
-def benchmark_churn_plan(nodes: int = 5000, models: int = 500) -> Plan:
+def benchmark_churn_plan(nodes: int = 5000, models: int = 500, *, kept: bool = False) -> Plan:
     """The benchmark's churn plan: `nodes` nodes, `models` models, 10% of nodes changed
-    (half down, half relabelled), planned by the real planner."""
+    (half down, half relabelled), planned by the real planner; `kept`: with `Plan.nodes`."""
     desired = build_desired(models)
     state = perturb(build_state(nodes, desired), 0.10)
     observed = Observed.from_replicas(
@@ -20,9 +21,17 @@ def benchmark_churn_plan(nodes: int = 5000, models: int = 500) -> Plan:
         (Replica(r["model"], r["node"]) for r in state["replicas"]),
         "sha256:churn",
     )
-    return plan(desired, observed)
+    result = plan(desired, observed)
+    if kept:  # as `plan --format html` makes it: every node with the replicas kept on it
+        result = result.model_copy(update={"nodes": kept_nodes(observed, result.changes)})
+    return result
 
 
 @pytest.fixture(scope="session")
 def churn() -> Plan:
     return benchmark_churn_plan()
+
+
+@pytest.fixture(scope="session")
+def churn_kept() -> Plan:
+    return benchmark_churn_plan(kept=True)

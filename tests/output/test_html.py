@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from modelsched.model.plan import Diagnostic, Operation, Plan, UnlistedModel
 from modelsched.output import format_plan
 from modelsched.output.htmldata import grid_data
+from tests.cli.fakes import CLUSTER, CONFIG
+from tests.clirun import Run
 from tests.output.plans import change, churn_plan, example_plan, make_plan, model
 
 
@@ -90,3 +93,40 @@ def test_the_same_plan_gives_the_same_bytes() -> None:
     assert format_plan(churn_plan(nodes=300, models=16), "html") == format_plan(
         churn_plan(nodes=300, models=16), "html"
     )
+
+
+def test_with_the_node_list_every_node_has_a_row_and_kept_is_data_of_model_columns_only() -> None:
+    from modelsched.model.plan import PlanNode
+
+    p = example_plan()
+    listed = {m.model for m in p.models}
+    changed = {c.node_id for c in p.changes}
+    first = next(iter(listed))
+    extra = [
+        PlanNode("idle", "idle", {"tier": "x\x1b"}, {}),
+        PlanNode("keeper", "keeper", {"tier": "cpu"}, {first: 2, "not-a-column": 5}),
+    ]
+    data = grid_data(p.model_copy(update={"nodes": extra}))
+    assert data["full"] == 1
+    names = [n[0] for n in data["nodes"]]
+    assert names[:2] == ["idle", "keeper"] and len(names) == 2 + len(changed), "listed nodes first, then changed ones"
+    models = [m[0] for m in data["models"]]
+    assert data["kept"] == [1, models.index(first), 2], "a model without a column is left out"
+    assert ["tier=x\\x1b"] in [g[1] for g in data["groups"]], "labels are escaped like the changes'"
+    assert grid_data(p)["full"] == 0 and grid_data(p)["kept"] == []
+
+
+def test_the_cli_records_kept_for_html_and_saved_plans_only(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "cluster.yaml").write_text(CLUSTER)
+    (tmp_path / "sched.yaml").write_text(CONFIG)
+    base = ("plan", "--config", "sched.yaml", "--state", "cluster.yaml")
+    html = run(*base, "--format", "html")
+    assert html.code in (0, 2), html.err
+    assert embedded(html.out)["full"] == 1 and embedded(html.out)["kept"]
+    plain = run(*base, "--format", "json")
+    assert "nodes" not in json.loads(plain.out)
+    saved = run(*base, "--out", "p.json", "--format", "json")
+    assert saved.code in (0, 2), saved.err
+    assert "nodes" in json.loads((tmp_path / "p.json").read_text())
+    shown = run("show", "p.json", "--format", "html")
+    assert embedded(shown.out)["kept"] == embedded(html.out)["kept"]

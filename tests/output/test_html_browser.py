@@ -35,9 +35,10 @@ def browser() -> Iterator[Chromium]:
         yield b
 
 
-def example_plan() -> Plan:
+def example_plan(kept: bool = False) -> Plan:
+    """The example plan; `kept`: with the replicas kept per node, as `plan --format html` makes it."""
     desired = load_desired(str(ROOT / "examples/scheduling.yaml"), {}, None)  # type: ignore[arg-type]
-    plan = plan_with(LocalDriver(ROOT / "examples/cluster.yaml"), desired, prune=False)
+    plan = plan_with(LocalDriver(ROOT / "examples/cluster.yaml"), desired, prune=False, kept=kept)
     return plan.model_copy(update={"cluster": {"state": "examples/cluster.yaml"}})
 
 
@@ -73,6 +74,106 @@ def example(browser: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iter
     plan = example_plan()
     page = open_plan(browser, plan, tmp_path_factory.mktemp("html"))
     yield page, json.loads(dump_plan(plan))
+
+
+@pytest.fixture(scope="module")
+def example_kept(
+    browser: Chromium, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Page, dict[str, Any]]]:
+    plan = example_plan(kept=True)
+    page = open_plan(browser, plan, tmp_path_factory.mktemp("html"))
+    yield page, json.loads(dump_plan(plan))
+
+
+CELLS = """[...document.querySelectorAll('.row.node')].flatMap(r => {
+  const node = r.querySelector('.rh').textContent;
+  return [...r.querySelectorAll('.c')].map(c => [node, +c.dataset.col, c.textContent, c.getAttribute('aria-label')]);
+})"""
+
+
+def kept_shown(page: Page) -> dict[tuple[str, str], int]:
+    """(node, model) -> the kept count its cell shows (`=n`)."""
+    names = page.eval("[...document.querySelectorAll('#f-model option')].slice(1).map(o => o.text)")
+    out: dict[tuple[str, str], int] = {}
+    for node, col, text, _ in page.eval(CELLS):
+        for part in text.split():
+            if part.startswith("="):
+                out[(node, names[col])] = int(part[1:])
+    return out
+
+
+def kept_in_plan(data: dict[str, Any], columns: set[str]) -> dict[tuple[str, str], int]:
+    return {(n["name"], m): k for n in data["nodes"] for m, k in n["kept"].items() if m in columns and k}
+
+
+def test_with_the_node_list_every_cell_shows_the_replicas_the_plan_keeps(
+    example_kept: tuple[Page, dict[str, Any]],
+) -> None:
+    page, data = example_kept
+    columns = {m["model"] for m in data["models"]}
+    want = kept_in_plan(data, columns)
+    assert want, "the example keeps replicas"
+    assert kept_shown(page) == want
+    assert shown(page)["kept"] == sum(want.values())
+    assert page.eval("document.querySelectorAll('.row.node').length") == len(data["nodes"]), "every node has a row"
+    labels = [label for _, _, _, label in page.eval(CELLS) if label and " kept" in label]
+    assert sorted(labels) == sorted(f"{node}, {model}: {k} kept" for (node, model), k in want.items())
+
+
+def test_with_the_node_list_the_model_totals_count_kept(example_kept: tuple[Page, dict[str, Any]]) -> None:
+    page, data = example_kept
+    names = page.eval("[...document.querySelectorAll('#f-model option')].slice(1).map(o => o.text)")
+    totals = page.eval("[...document.querySelectorAll('.ct')].map(c => +c.firstChild.textContent)")
+    heads = page.eval("[...document.querySelectorAll('.ch')].map(c => +c.dataset.col)")
+    per_model: Counter[str] = Counter()
+    for n in data["nodes"]:
+        per_model.update(n["kept"])
+    assert totals == [per_model[names[c]] for c in heads]
+    groups = page.eval("[...document.querySelectorAll('.row.grp .rh')].map(h => h.textContent)")
+    assert sum(int(p[1:]) for g in groups for p in g.split(" \u00b7 ")[-1].split() if p.startswith("=")) == sum(
+        per_model[m] for m in names
+    ), "the group rows count kept too"
+
+
+def test_the_kept_filter_hides_kept_replicas_and_the_nodes_without_changes(
+    example_kept: tuple[Page, dict[str, Any]],
+) -> None:
+    page, data = example_kept
+    tick(page, "f-kept", False)
+    try:
+        got = shown(page)
+        assert got["kept"] == 0
+        assert kept_shown(page) == {}
+        assert {k: got[k] for k in ("adds", "removes", "nodes")} == expected(data["changes"])
+    finally:
+        tick(page, "f-kept", True)
+    assert shown(page)["kept"] == sum(kept_in_plan(data, {m["model"] for m in data["models"]}).values())
+
+
+def test_with_the_node_list_the_other_filters_count_kept_too(example_kept: tuple[Page, dict[str, Any]]) -> None:
+    page, data = example_kept
+    choose(page, "f-label", "tier=gpu")
+    try:
+        gpu = {n["name"] for n in data["nodes"] if n["labels"].get("tier") == "gpu"}
+        want = {k: v for k, v in kept_in_plan(data, {m["model"] for m in data["models"]}).items() if k[0] in gpu}
+        assert kept_shown(page) == want
+        assert shown(page)["nodes"] == len(gpu)
+    finally:
+        choose(page, "f-label", "")
+    tick(page, "f-add", False)
+    tick(page, "f-remove", False)
+    try:
+        assert shown(page)["adds"] == shown(page)["removes"] == 0
+        assert shown(page)["kept"] > 0
+    finally:
+        tick(page, "f-add", True)
+        tick(page, "f-remove", True)
+
+
+def test_without_the_node_list_the_kept_filter_is_hidden(example: tuple[Page, dict[str, Any]]) -> None:
+    page, _ = example
+    assert page.eval("document.getElementById('f-kept').closest('label').hidden") is True
+    assert "kept" not in shown(page)
 
 
 def test_the_summary_and_the_counts_shown_equal_the_json_plan(example: tuple[Page, dict[str, Any]]) -> None:
@@ -168,8 +269,8 @@ def test_clicking_a_cell_says_why_in_text(example: tuple[Page, dict[str, Any]]) 
     assert page.eval("document.getElementById('detail').textContent") == "gpu-3, gpt-oss: removed (node_unhealthy)"
 
 
-def test_screenshot_of_the_example_plan(example: tuple[Page, dict[str, Any]], tmp_path: Path) -> None:
-    page, _ = example
+def test_screenshot_of_the_example_plan(example_kept: tuple[Page, dict[str, Any]], tmp_path: Path) -> None:
+    page, _ = example_kept
     page.eval("window.scrollTo(0, 0)")
     shot = tmp_path / "plan-html.png"
     page.screenshot(shot)
@@ -215,6 +316,26 @@ def test_the_churn_plan_loads_shows_its_counts_and_draws_only_what_is_in_view(
     assert cols == max(
         i for i, m in enumerate(data["models"]) if any(c["model"] == m["model"] for c in data["changes"])
     )
+
+
+def test_the_churn_plan_with_every_node_loads_and_counts_kept(
+    browser: Chromium, churn_kept: Plan, tmp_path: Path, record_property: Any
+) -> None:
+    page = open_plan(browser, churn_kept, tmp_path, "churn-kept.html")
+    load = page.eval("performance.getEntriesByType('navigation')[0].loadEventEnd")
+    size = (tmp_path / "churn-kept.html").stat().st_size
+    print(f"churn plan with every node ({size:,} bytes): load event end {load:.0f} ms")
+    record_property("html_churn_kept_load_ms", round(load))
+    data = json.loads(dump_plan(churn_kept))
+    columns = {m["model"] for m in data["models"]}
+    got = shown(page)
+    assert got["kept"] == sum(kept_in_plan(data, columns).values())
+    assert got["nodes"] == len(data["nodes"]) and got["adds"] == data["summary"]["add"]
+    assert page.eval("document.querySelectorAll('.row.node').length") == 0, "large: groups start closed"
+    page.eval("document.getElementById('expand-all').click()")
+    assert 0 < page.eval("document.querySelectorAll('.row').length") < 100, "only the rows in view are drawn"
+    tick(page, "f-kept", False)
+    assert shown(page)["nodes"] == len({c["node_id"] for c in data["changes"]})
 
 
 def test_a_group_opens_from_the_keyboard(example: tuple[Page, dict[str, Any]]) -> None:

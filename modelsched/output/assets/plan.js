@@ -1,6 +1,7 @@
 // modelsched HTML plan: the node x model grid. Reads the embedded data, applies the
 // filters, and draws only the rows and columns in view, so 5,000 nodes x 500 models
-// stay fast. Every string from the data is HTML-escaped before it enters the page.
+// stay fast. With `full` data (the plan lists its nodes) every node has a row and each
+// cell shows the replicas kept (=n) beside those added (+n) and removed (-n). Every string from the data is HTML-escaped before it enters the page.
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("plan-data").textContent);
@@ -8,14 +9,19 @@
   var grid = document.getElementById("grid"), canvas = document.getElementById("canvas");
   var fModel = document.getElementById("f-model"), fLabel = document.getElementById("f-label");
   var fAdd = document.getElementById("f-add"), fRemove = document.getElementById("f-remove");
+  var fKept = document.getElementById("f-kept"), FULL = !!D.full;
   var shown = document.getElementById("shown"), detail = document.getElementById("detail");
 
   function esc(s) {
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
-  function counts(a, r) {
-    return (a ? "+" + a : "") + (a && r ? " " : "") + (r ? "\u2212" + r : "");
+  function counts(a, r, k) {
+    var out = [];
+    if (k) out.push("=" + k);
+    if (a) out.push("+" + a);
+    if (r) out.push("\u2212" + r);
+    return out.join(" ");
   }
   function plural(n, w) { return n + " " + w + (n === 1 ? "" : "s"); }
 
@@ -26,6 +32,10 @@
     .sort(function (a, b) { return D.nodes[a][0] < D.nodes[b][0] ? -1 : D.nodes[a][0] > D.nodes[b][0] ? 1 : a - b; });
   var byNode = D.nodes.map(function () { return []; });
   for (var i = 0; i < nChanges; i++) byNode[C[4 * i]].push(i);
+  // Replicas kept per node: keptBy[node][model] = count (full data only).
+  var K = D.kept || [], keptBy = D.nodes.map(function () { return null; });
+  for (var j = 0; j < K.length; j += 3) (keptBy[K[j]] = keptBy[K[j]] || {})[K[j + 1]] = K[j + 2];
+  if (!FULL) fKept.closest("label").hidden = true;
   var groupNodes = D.groups.map(function () { return []; });
   nodeOrder.forEach(function (n) { groupNodes[D.nodes[n][1]].push(n); });
 
@@ -44,35 +54,47 @@
   // The filtered view: columns, groups with their nodes, per-cell change lists, totals.
   function build() {
     var model = fModel.value === "" ? -1 : +fModel.value, label = fLabel.value;
-    var kinds = [false, fAdd.checked, fRemove.checked];
+    var kinds = [false, fAdd.checked, fRemove.checked], showKept = FULL && fKept.checked;
     var groupOk = D.groups.map(function (g) { return label === "" || g[1].indexOf(label) >= 0; });
     var colUsed = D.models.map(function () { return false; });
-    var colTot = D.models.map(function () { return [0, 0]; });
-    var groups = [], adds = 0, removes = 0, nodes = 0;
+    var colTot = D.models.map(function () { return [0, 0, 0]; });
+    var groups = [], adds = 0, removes = 0, kept = 0, nodes = 0;
     groupOrder.forEach(function (g) {
       if (!groupOk[g]) return;
-      var entry = { g: g, nodes: [], cells: {}, a: 0, r: 0 };
+      var entry = { g: g, nodes: [], cells: {}, a: 0, r: 0, k: 0 };
       groupNodes[g].forEach(function (n) {
-        var cells = {}, any = false;
+        var cells = {}, keep = {}, any = false;
+        if (showKept && keptBy[n]) {
+          for (var km in keptBy[n]) {
+            var mk = +km, cnt = keptBy[n][km];
+            if (model >= 0 && mk !== model) continue;
+            keep[mk] = cnt;
+            var gk = entry.cells[mk] = entry.cells[mk] || [0, 0, 0];
+            gk[2] += cnt; colTot[mk][2] += cnt; colUsed[mk] = true; any = true;
+            entry.k += cnt; kept += cnt;
+          }
+        }
         byNode[n].forEach(function (ci) {
           var m = C[4 * ci + 1], k = C[4 * ci + 2];
           if ((model >= 0 && m !== model) || !kinds[k]) return;
           (cells[m] = cells[m] || []).push(ci);
-          var gc = entry.cells[m] = entry.cells[m] || [0, 0];
+          var gc = entry.cells[m] = entry.cells[m] || [0, 0, 0];
           gc[k - 1]++; colTot[m][k - 1]++; colUsed[m] = true; any = true;
           if (k === 1) { entry.a++; adds++; } else { entry.r++; removes++; }
         });
-        if (any) entry.nodes.push({ n: n, cells: cells });
+        // Full data lists every node (also one holding nothing) while kept replicas are shown.
+        if (any || (showKept && model < 0)) entry.nodes.push({ n: n, cells: cells, keep: keep });
       });
       if (entry.nodes.length) { groups.push(entry); nodes += entry.nodes.length; }
     });
     var cols = [];
     colUsed.forEach(function (u, m) { if (u || m === model) cols.push(m); });
-    view = { groups: groups, cols: cols, colTot: colTot, adds: adds, removes: removes, nodes: nodes, rows: [] };
+    view = { groups: groups, cols: cols, colTot: colTot, adds: adds, removes: removes, kept: kept, nodes: nodes, rows: [] };
     if (!touched && nodes <= 200) groups.forEach(function (e) { expanded[e.g] = true; });
     layout();
-    shown.textContent = "Shown: " + adds + " to add, " + removes + " to remove on " + plural(nodes, "node") +
+    shown.textContent = "Shown: " + (FULL ? kept + " kept, " : "") + adds + " to add, " + removes + " to remove on " + plural(nodes, "node") +
       " in " + plural(groups.length, "label group") + ", " + plural(cols.length, "model") + ".";
+    if (FULL) shown.dataset.kept = kept;
     shown.dataset.adds = adds; shown.dataset.removes = removes; shown.dataset.nodes = nodes;
     shown.dataset.groups = groups.length; shown.dataset.models = cols.length;
     var rows = document.querySelectorAll("#models tbody tr");
@@ -96,24 +118,27 @@
     draw();
   }
 
-  function cellCounts(list) {
+  function cellCounts(nd, m) {
     var a = 0, r = 0;
-    list.forEach(function (ci) { if (C[4 * ci + 2] === 1) a++; else r++; });
-    return [a, r];
+    (nd.cells[m] || []).forEach(function (ci) { if (C[4 * ci + 2] === 1) a++; else r++; });
+    return [a, r, nd.keep[m] || 0];
   }
+
+  function keptText(n) { return n + " kept"; }
 
   function describe(row, m) {
     var name = D.models[m][0];
     if (row.nd) {
-      var list = row.nd.cells[m] || [], node = D.nodes[row.nd.n];
-      if (!list.length) return node[0] + ", " + name + ": no change";
-      return list.map(function (ci) {
+      var list = row.nd.cells[m] || [], node = D.nodes[row.nd.n], k = row.nd.keep[m] || 0;
+      var said = list.map(function (ci) {
         return node[0] + ", " + name + ": " + KIND[C[4 * ci + 2]] + " (" + D.reasons[C[4 * ci + 3]] + ")";
-      }).join("; ");
+      });
+      if (k) said.unshift(node[0] + ", " + name + ": " + keptText(k));
+      return said.length ? said.join("; ") : node[0] + ", " + name + ": no change";
     }
-    var gc = row.e.cells[m] || [0, 0];
-    return D.groups[row.e.g][0] + ", " + name + ": " + gc[0] + " added, " + gc[1] + " removed on " +
-      plural(row.e.nodes.length, "node");
+    var gc = row.e.cells[m] || [0, 0, 0];
+    return D.groups[row.e.g][0] + ", " + name + ": " + (FULL ? gc[2] + " kept, " : "") + gc[0] + " added, " +
+      gc[1] + " removed on " + plural(row.e.nodes.length, "node");
   }
 
   function draw() {
@@ -131,11 +156,11 @@
     for (var c = c0; c < c1; c++) {
       var m = view.cols[c], md = D.models[m], t = view.colTot[m], x = HEAD_W + c * COL_W;
       var title = md[0] + (md[4] ? " (not listed: pruned)" : "") + ": kept " + md[1] + ", current " + md[2] +
-        ", target " + md[3] + "; shown " + t[0] + " added, " + t[1] + " removed";
+        ", target " + md[3] + "; shown " + (FULL ? t[2] + " kept, " : "") + t[0] + " added, " + t[1] + " removed";
       out.push('<div class="ch" role="columnheader" data-col="' + m + '" title="' + esc(title) + '" style="left:' + x +
         "px;width:" + COL_W + "px;height:" + (HEAD_H - 4) + 'px">' + esc(md[0]) + "</div>");
       out.push('<div class="ct" aria-label="' + esc(title) + '" style="left:' + x + "px;width:" + COL_W + 'px">' +
-        '<span title="kept">' + md[1] + "</span><br>" + esc(counts(t[0], t[1])) + "</div>");
+        '<span title="kept">' + (FULL ? t[2] : md[1]) + "</span><br>" + esc(counts(t[0], t[1])) + "</div>");
     }
     out.push("</div>");
     for (var r = r0; r < r1; r++) {
@@ -152,12 +177,12 @@
         out.push('<div class="rh" role="rowheader" tabindex="0" data-g="' + e.g + '" aria-expanded="' + open +
           '" title="' + esc(D.groups[e.g][0]) +
           '" style="width:' + HEAD_W + 'px">' + (open ? "\u25be " : "\u25b8 ") + esc(D.groups[e.g][0]) + " \u00b7 " +
-          esc(plural(e.nodes.length, "node")) + " \u00b7 " + esc(counts(e.a, e.r)) + "</div>");
+          esc(plural(e.nodes.length, "node")) + " \u00b7 " + esc(counts(e.a, e.r, e.k)) + "</div>");
       }
       for (var cc = c0; cc < c1; cc++) {
-        var mm = view.cols[cc], ar = row.nd ? cellCounts(row.nd.cells[mm] || []) : (row.e.cells[mm] || [0, 0]);
-        var k = ar[0] && ar[1] ? " ar" : ar[0] ? " a" : ar[1] ? " r" : "";
-        var text = row.nd && (ar[0] + ar[1] === 1) ? (ar[0] ? "+" : "\u2212") : counts(ar[0], ar[1]);
+        var mm = view.cols[cc], ar = row.nd ? cellCounts(row.nd, mm) : (row.e.cells[mm] || [0, 0, 0]);
+        var k = ar[0] && ar[1] ? " ar" : ar[0] ? " a" : ar[1] ? " r" : ar[2] ? " k" : "";
+        var text = !FULL && row.nd && (ar[0] + ar[1] === 1) ? (ar[0] ? "+" : "\u2212") : counts(ar[0], ar[1], ar[2]);
         var say = k ? describe(row, mm) : "";
         out.push('<div class="c' + k + '" role="gridcell" data-col="' + mm + '"' +
           (k ? ' title="' + esc(say) + '" aria-label="' + esc(say) + '"' : "") +
@@ -190,9 +215,12 @@
       }
       else {
         var node = D.nodes[row.nd.n];
-        detail.textContent = byNode[row.nd.n].map(function (ci) {
-          return node[0] + ", " + D.models[C[4 * ci + 1]][0] + ": " + KIND[C[4 * ci + 2]] + " (" + D.reasons[C[4 * ci + 3]] + ")";
-        }).join("\n");
+        var lines = [], kk = keptBy[row.nd.n] || {};
+        for (var km2 in kk) lines.push(node[0] + ", " + D.models[+km2][0] + ": " + keptText(kk[km2]));
+        byNode[row.nd.n].forEach(function (ci) {
+          lines.push(node[0] + ", " + D.models[C[4 * ci + 1]][0] + ": " + KIND[C[4 * ci + 2]] + " (" + D.reasons[C[4 * ci + 3]] + ")");
+        });
+        detail.textContent = lines.length ? lines.join("\n") : node[0] + ": no replicas, no change";
       }
       return;
     }
@@ -203,7 +231,7 @@
       ev.preventDefault(); ev.target.click();
     }
   });
-  [fModel, fLabel, fAdd, fRemove].forEach(function (el) { el.addEventListener("change", build); });
+  [fModel, fLabel, fAdd, fRemove, fKept].forEach(function (el) { el.addEventListener("change", build); });
   document.getElementById("expand-all").addEventListener("click", function () {
     view.groups.forEach(function (e) { expanded[e.g] = true; }); touched = true; layout();
   });
