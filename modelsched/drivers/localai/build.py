@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelsched.drivers.address import shown_address
 from modelsched.drivers.base import Driver
 from modelsched.drivers.localai import apply
 from modelsched.drivers.localai.connection import (
@@ -27,7 +28,6 @@ from modelsched.drivers.localai.connection import (
     check_connection,
     check_timeout,
     normalise_address,
-    shown_address,
 )
 from modelsched.drivers.localai.driver import LocalAIDriver
 from modelsched.errors import UsageError

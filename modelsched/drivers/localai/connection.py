@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from modelsched.drivers.address import check_url
 from modelsched.errors import UsageError
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
@@ -45,16 +46,6 @@ class Connection:
         return text
 
 
-def shown_address(address: str) -> str:
-    """The address as it may be printed: never user info (it may hold a password, and with
-    `/`, `#` or `?` in the password no URL parser finds where it ends), never a query or
-    fragment. Never raises, whatever the text."""
-    if "@" in address:
-        return "<an address with '@' (not shown: it may hold a password)>"
-    cut = min((i for i in (address.find("?"), address.find("#")) if i >= 0), default=len(address))
-    return address[:cut]
-
-
 def normalise_address(address: str) -> str:
     """`host:port` means http://host:port; a trailing slash is dropped."""
     address = address.strip()
@@ -64,32 +55,8 @@ def normalise_address(address: str) -> str:
 
 
 def check_address(address: str, source: str = ADDRESS_SOURCE) -> None:
-    """A usable http(s) URL with a host and nothing secret in it; UsageError naming
-    `source` otherwise. An `@` is refused before any parsing and never shown."""
-    if "@" in address:
-        raise UsageError(
-            f"LocalAI address ({source}) contains '@', i.e. a user name or password: it would be printed and "
-            f"saved in plan files, so it is not shown here. Remove it; authenticate with {KEY_VAR}"
-        )
-    shown = shown_address(address)
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in address):
-        raise UsageError(f"LocalAI address {shown!r} ({source}) contains spaces or control characters")
-    try:
-        parts = urlsplit(address)
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"LocalAI address {shown!r} ({source}) is not a valid URL (bad host or port)") from None
-    if parts.scheme not in ("http", "https"):
-        raise UsageError(
-            f"LocalAI address {shown!r} ({source}): the scheme must be http:// or https:// "
-            f"(got {parts.scheme or 'none'}://)"
-        )
-    if not parts.hostname:
-        raise UsageError(f"LocalAI address {shown!r} ({source}) has no host")
-    if parts.query or parts.fragment or "?" in address or "#" in address:
-        raise UsageError(f"LocalAI address {shown!r} ({source}) must not have a query or fragment (not shown)")
-    if port == 0:
-        raise UsageError(f"LocalAI address {shown!r} ({source}) has port 0")
+    """A usable http(s) URL with a host and nothing secret in it; UsageError naming `source` otherwise."""
+    check_url(address, system="LocalAI", source=source, secret_var=KEY_VAR)
 
 
 def check_key(key: str | None) -> None:

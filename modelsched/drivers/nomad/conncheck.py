@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from modelsched.drivers.address import check_url
 from modelsched.errors import UsageError
 
 # Nomad's own rule for namespace names (structs.validNamespaceName); `*` (all namespaces)
@@ -27,46 +28,9 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")
 ADDRESS_SOURCE = "NOMAD_ADDR / --nomad-addr"
 
 
-def shown_address(address: str) -> str:
-    """The address as it may be printed: never user info (it may hold a password, and
-    with `/`, `#` or `?` in the password no URL parser finds where it ends), never a
-    query or fragment (they may hold a token). Never raises, whatever the text."""
-    if "@" in address:
-        return "<an address with '@' (not shown: it may hold a password)>"
-    cut = min((i for i in (address.find("?"), address.find("#")) if i >= 0), default=len(address))
-    return address[:cut]
-
-
 def check_address(address: str) -> None:
     """A usable http(s) URL with a host; raise UsageError naming NOMAD_ADDR otherwise."""
-    shown = shown_address(address)
-    if "@" in address:
-        raise UsageError(
-            f"Nomad address ({ADDRESS_SOURCE}) contains '@', i.e. a user name or password: it would be printed "
-            "and saved in plan files, so it is not shown here. Remove it; authenticate with NOMAD_TOKEN"
-        )
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in address):
-        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) contains spaces or control characters")
-    try:
-        parts = urlsplit(address)
-        port = parts.port
-    except ValueError:  # "http://[::1", "http://host:port"
-        raise UsageError(
-            f"Nomad address {shown!r} ({ADDRESS_SOURCE}) is not a valid URL (malformed host or port)"
-        ) from None
-    if parts.scheme not in ("http", "https"):
-        raise UsageError(
-            f"Nomad address {shown!r} ({ADDRESS_SOURCE}): the scheme must be http:// or https:// "
-            f"(got {parts.scheme or 'none'}://; unix sockets are not supported)"
-        )
-    if not parts.hostname:
-        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has no host")
-    if parts.query or parts.fragment or "?" in address or "#" in address:
-        raise UsageError(
-            f"Nomad address {shown!r} ({ADDRESS_SOURCE}) must not have a query or fragment (not shown)"
-        )
-    if port == 0:
-        raise UsageError(f"Nomad address {shown!r} ({ADDRESS_SOURCE}) has port 0")
+    check_url(address, system="Nomad", source=ADDRESS_SOURCE, secret_var="NOMAD_TOKEN")
 
 
 def check_namespace(namespace: str | None) -> None:

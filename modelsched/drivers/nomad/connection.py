@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from modelsched.drivers.address import shown_address
 from modelsched.drivers.nomad import conncheck
 from modelsched.errors import UsageError
 from modelsched.model.entry import NomadSettings
@@ -103,7 +104,7 @@ _SOURCES: dict[str, tuple[str | None, str, str]] = {
 
 def _shown(address: str) -> str:
     """An address as a message may show it: no credentials, no control characters."""
-    return repr(conncheck.shown_address(address))[1:-1]
+    return repr(shown_address(address))[1:-1]
 
 
 def _plan_address(explicit: str | None, env: Mapping[str, str], recorded: str) -> str:
