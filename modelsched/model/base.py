@@ -39,13 +39,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def lone_surrogate(text: str) -> str | None:
-    """The first lone surrogate of `text` as `U+XXXX` (text that cannot be UTF-8), or None."""
+    """The first lone surrogate of `text` in hex as `U+hhhh` (text that cannot be UTF-8), or None."""
     found = _SURROGATE.search(text)
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def control_character(text: str) -> str | None:
-    """The first forbidden character of `text`, written as `U+XXXX`, or None."""
+    """The first forbidden character of `text`, written as `U+hhhh` (hex), or None."""
     found = _FORBIDDEN.search(text)
     return None if found is None else f"U+{ord(found.group()):04X}"
 
@@ -74,5 +74,5 @@ def quote(value: object) -> str:
 
 
 def escape(text: str) -> str:
-    """`text` with every forbidden character written as a `\\uXXXX` escape."""
+    """`text` with every forbidden character written as a `\\uhhhh` (hex) escape."""
     return _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

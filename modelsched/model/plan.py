@@ -192,7 +192,7 @@ def dump_plan(plan: Plan) -> str:
     Written by orjson (byte-identical to `json.dumps(indent=2, ensure_ascii=False)` for
     the values a plan holds, and several times faster). Text orjson refuses (a lone
     surrogate from the cluster, an integer beyond 64 bits) goes through the standard
-    library instead, with lone surrogates written as `\\udXXX` escapes, so the output
+    library instead, with lone surrogates written as `\\udhhh` (hex) escapes, so the output
     is always valid JSON in valid UTF-8 (a plan file holding one is refused on load)."""
     data = plan.model_dump(mode="json")
     for change in data["changes"]:
