@@ -127,3 +127,12 @@ def test_a_wrong_option_is_reported_before_the_config_is_read(run: Run, files: t
     files[1].write_text("- model_name: x\n  replicas: 3\n")
     r = run("plan", "--config", "sched.yaml", "--adopt")
     assert r.code == 1 and "--adopt applies to the nomad driver only" in r.err and "replicas" not in r.err
+
+
+def test_the_option_help_names_each_drivers_own_default_address() -> None:
+    """Declared here without importing the drivers (start-up), so kept equal by this test."""
+    from modelsched.drivers.localai.connection import DEFAULT_ADDRESS as LOCALAI_DEFAULT
+    from modelsched.drivers.nomad.connection import DEFAULT_ADDRESS as NOMAD_DEFAULT
+
+    assert driver_options.NOMAD_DEFAULT_ADDRESS == NOMAD_DEFAULT
+    assert driver_options.LOCALAI_DEFAULT_ADDRESS == LOCALAI_DEFAULT
